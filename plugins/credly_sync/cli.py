@@ -1,0 +1,142 @@
+"""Admin commands: ``python -m credly_sync [--conn-id ID] COMMAND``.
+
+migrate                      create or upgrade the warehouse tables
+settings show|validate       print / check the CREDLY integration settings
+settings set KEY VALUE       store one setting (validated first)
+settings import FILE         store settings from CSV (integration,key,value); all or nothing
+mappings import FILE         add or update Credly integration mappings from CSV
+mappings export [FILE]       write the mappings as CSV (stdout without FILE)
+status                       rows per table, journal by kind and status, recent failures
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from credly_sync.settings import (
+    INTEGRATION,
+    SettingsError,
+    load_settings,
+    read_setting_rows,
+    validate_value,
+    write_setting,
+)
+from credly_sync.warehouse.engine import WAREHOUSE_CONN_ID, migrate, warehouse_engine
+from credly_sync.warehouse.mappings import export_mappings, import_mappings, parse_mapping_csv
+from credly_sync.warehouse.status import journal_counts, journal_failures, table_counts
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m credly_sync", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--conn-id", default=WAREHOUSE_CONN_ID, help="Airflow connection of the warehouse")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="create or upgrade the warehouse tables")
+
+    settings = commands.add_parser("settings", help="integration settings").add_subparsers(
+        dest="action", required=True
+    )
+    settings.add_parser("show")
+    settings.add_parser("validate")
+    set_parser = settings.add_parser("set")
+    set_parser.add_argument("key")
+    set_parser.add_argument("value")
+    settings.add_parser("import").add_argument("file", type=Path)
+
+    mappings = commands.add_parser("mappings", help="Credly integration mappings").add_subparsers(
+        dest="action", required=True
+    )
+    mappings.add_parser("import").add_argument("file", type=Path)
+    mappings.add_parser("export").add_argument("file", type=Path, nargs="?")
+
+    commands.add_parser("status", help="warehouse counts and journal failures")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    engine = warehouse_engine(args.conn_id)
+    if args.command == "migrate":
+        migrate(engine)
+        print(f"warehouse {args.conn_id} is up to date")
+        return 0
+    if args.command == "settings":
+        return _settings(engine, args)
+    if args.command == "mappings":
+        return _mappings(engine, args)
+    return _status(engine)
+
+
+def _settings(engine: Engine, args: argparse.Namespace) -> int:
+    try:
+        if args.action == "show":
+            for key, value in sorted(read_setting_rows(engine).items()):
+                print(f"{key} = {value if value is not None else ''}")
+        elif args.action == "validate":
+            settings = load_settings(engine)
+            print(f"settings are valid: {settings}")
+        elif args.action == "set":
+            write_setting(engine, args.key, args.value)
+            print(f"{args.key} = {args.value}")
+        else:
+            _import_settings(engine, args.file)
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+def _import_settings(engine: Engine, path: Path) -> None:
+    with path.open(newline="") as stream:
+        rows = [
+            (line, row)
+            for line, row in enumerate(csv.DictReader(stream), start=2)
+            if row["integration"] == INTEGRATION
+        ]
+    problems = []
+    for line, row in rows:
+        try:
+            validate_value(row["key"], row["value"] or "")
+        except SettingsError as exc:
+            problems.extend(f"{path}:{line}: {problem}" for problem in exc.problems)
+    if problems:
+        raise SettingsError(problems)
+    for _, row in rows:
+        write_setting(engine, row["key"], row["value"] or "")
+    print(f"imported {len(rows)} settings from {path}")
+
+
+def _mappings(engine: Engine, args: argparse.Namespace) -> int:
+    if args.action == "export":
+        text = export_mappings(engine)
+        if args.file:
+            args.file.write_text(text)
+        else:
+            sys.stdout.write(text)
+        return 0
+    with args.file.open(newline="") as stream:
+        rows, errors = parse_mapping_csv(stream)
+    report = import_mappings(engine, rows)
+    print(f"mappings: {report.inserted} inserted, {report.updated} updated, {len(errors)} rejected")
+    for error in errors:
+        print(f"{args.file}: {error}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def _status(engine: Engine) -> int:
+    print("rows per table:")
+    for table, count in table_counts(engine).items():
+        print(f"  {table:32} {count}")
+    print("journal (kind, status):")
+    for (kind, status), count in sorted(journal_counts(engine).items()):
+        print(f"  {kind:24} {status:10} {count}")
+    failures = journal_failures(engine)
+    print(f"recent failures: {len(failures)}")
+    for failure in failures:
+        print(f"  {failure['op_key']} (attempts {failure['attempts']}): {failure['last_error']}")
+    return 0

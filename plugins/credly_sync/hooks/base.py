@@ -1,0 +1,212 @@
+"""The one retry policy and error vocabulary shared by every API hook of this package.
+
+* 429: wait ``Retry-After`` (capped) and try again, for any method: the server did nothing.
+* 5xx, timeouts, dropped connections, malformed JSON: retried with exponential backoff for
+  idempotent calls; for a non-idempotent call (an issue POST) the outcome is uncertain, so
+  :class:`UncertainOutcomeError` is raised and the caller must look before it leaps.
+* Other 4xx: a typed :class:`ApiError`, never retried. Messages never carry credentials.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from airflow.providers.http.hooks.http import HttpHook
+from airflow.sdk.exceptions import AirflowException
+from requests.adapters import HTTPAdapter
+
+TRANSPORT_ERRORS = (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
+
+
+class ApiError(AirflowException):
+    """A remote API refused or failed a call; ``status`` is the HTTP status (0 = no answer)."""
+
+    def __init__(self, message: str, *, status: int = 0, method: str = "", endpoint: str = "") -> None:
+        super().__init__(f"{method} {endpoint} -> {status or 'no answer'}: {message}".strip())
+        self.status = status
+        self.reason = message
+
+
+class AuthenticationError(ApiError):
+    """401: the credentials in the connection are missing, wrong or expired."""
+
+
+class PermissionDeniedError(ApiError):
+    """403: the credentials are valid but not for this resource (e.g. another organisation)."""
+
+
+class NotFoundError(ApiError):
+    """404: no such object."""
+
+
+class ValidationError(ApiError):
+    """400/422: the request was understood and refused."""
+
+
+class RetriesExhaustedError(ApiError):
+    """429/5xx/transport failures outlasted the retry policy."""
+
+
+class UncertainOutcomeError(ApiError):
+    """A non-idempotent call got no clear answer: it may or may not have taken effect."""
+
+
+class MalformedResponseError(ApiError):
+    """A 2xx answer whose body is not the JSON the API promises."""
+
+
+ERRORS_BY_STATUS: dict[int, type[ApiError]] = {
+    400: ValidationError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    422: ValidationError,
+}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try: attempts per call, backoff bounds (seconds) and the request timeout."""
+
+    max_attempts: int = 5
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    max_retry_after: float = 120.0
+    timeout: float = 30.0
+
+    def backoff(self, attempt: int) -> float:
+        return min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
+
+
+class ApiHttpHook(HttpHook):
+    """An HttpHook that sends every request through :meth:`call` with the shared retry policy.
+
+    :param conn_id: the Airflow connection holding the base URL and credentials.
+    :param retry: the retry policy; tests pass one with zero backoff.
+    :param pool_size: connections kept open to the host (bounds bulk concurrency).
+    """
+
+    def __init__(self, conn_id: str, *, retry: RetryPolicy | None = None, pool_size: int = 8) -> None:
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
+        super().__init__(method="GET", http_conn_id=conn_id, adapter=adapter)
+        self.retry = retry or RetryPolicy()
+        self.pool_size = pool_size
+        self.sleep: Callable[[float], None] = time.sleep
+        self._session: requests.Session | None = None
+
+    @property
+    def session(self) -> requests.Session:
+        if self._session is None:
+            self._session = self.get_conn()
+        return self._session
+
+    def authorize(self, request_headers: dict[str, str]) -> None:
+        """Add per-request credentials (e.g. a bearer token); the default does nothing."""
+
+    def error_message(self, response: requests.Response) -> str:
+        """The API's own error text, falling back to the start of the raw body."""
+        try:
+            body = response.json()
+        except ValueError:
+            return response.text[:200] or response.reason
+        if isinstance(body, dict):
+            data = body.get("data")
+            if isinstance(data, dict) and data.get("message"):
+                return str(data["message"])
+            for key in ("message", "error_description", "error"):
+                if body.get(key):
+                    return str(body[key])
+        return response.text[:200]
+
+    def call(
+        self,
+        method: str,
+        endpoint: str,
+        *,
+        params: dict[str, Any] | Iterable[tuple[str, Any]] | None = None,
+        json_body: Any = None,
+        form: dict[str, Any] | None = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """Send one request with retries; return the decoded JSON body (``None`` for 204)."""
+        method = method.upper()
+        if idempotent is None:
+            idempotent = method in ("GET", "PUT", "DELETE", "HEAD")
+        url = self.url_from_endpoint(endpoint)
+        last_failure = ""
+        for attempt in range(1, self.retry.max_attempts + 1):
+            headers: dict[str, str] = {}
+            self.authorize(headers)
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json_body,
+                    data=form,
+                    headers=headers,
+                    timeout=self.retry.timeout,
+                )
+            except TRANSPORT_ERRORS as exc:
+                last_failure = type(exc).__name__
+                if not idempotent:
+                    raise UncertainOutcomeError(last_failure, method=method, endpoint=endpoint) from None
+                self._wait(self.retry.backoff(attempt), attempt, method, endpoint, last_failure)
+                continue
+            status = response.status_code
+            if status == 429:
+                last_failure = "429 Too Many Requests"
+                self._wait(self._retry_after(response, attempt), attempt, method, endpoint, last_failure)
+                continue
+            if status >= 500:
+                last_failure = f"{status} {self.error_message(response)}"
+                if not idempotent:
+                    raise UncertainOutcomeError(last_failure, status=status, method=method, endpoint=endpoint)
+                self._wait(self.retry.backoff(attempt), attempt, method, endpoint, last_failure)
+                continue
+            if status >= 400:
+                error_class = ERRORS_BY_STATUS.get(status, ApiError)
+                raise error_class(
+                    self.error_message(response), status=status, method=method, endpoint=endpoint
+                )
+            if status == 204 or not response.content:
+                return None
+            try:
+                return response.json()
+            except ValueError:
+                last_failure = "malformed JSON"
+                if not idempotent:
+                    raise UncertainOutcomeError(
+                        last_failure, status=status, method=method, endpoint=endpoint
+                    ) from None
+                self._wait(self.retry.backoff(attempt), attempt, method, endpoint, last_failure)
+        raise RetriesExhaustedError(
+            f"gave up after {self.retry.max_attempts} attempts; last: {last_failure}",
+            method=method,
+            endpoint=endpoint,
+        )
+
+    def _retry_after(self, response: requests.Response, attempt: int) -> float:
+        try:
+            wait = float(response.headers.get("Retry-After", ""))
+        except ValueError:
+            wait = self.retry.backoff(attempt)
+        return max(0.0, min(wait, self.retry.max_retry_after))
+
+    def _wait(self, seconds: float, attempt: int, method: str, endpoint: str, failure: str) -> None:
+        if attempt >= self.retry.max_attempts:
+            return
+        self.log.warning(
+            "%s %s: %s; retry %d/%d in %.1fs",
+            method,
+            endpoint,
+            failure,
+            attempt,
+            self.retry.max_attempts - 1,
+            seconds,
+        )
+        self.sleep(seconds)

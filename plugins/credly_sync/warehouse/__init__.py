@@ -1,0 +1,1 @@
+"""The warehouse: lookup tables, journal, ledger and inbox, reached through an Airflow SQL connection."""

@@ -1,0 +1,123 @@
+"""The warehouse tables (SQLAlchemy 2 Core). Alembic migrations create them; this module is
+what code queries against. Column names follow the Docebo Connect for Credly lookup tables."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _timestamps() -> list[Column]:
+    return [
+        Column("created_at", DateTime(timezone=True), nullable=False, default=utcnow),
+        Column("updated_at", DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow),
+    ]
+
+
+integration_settings = Table(
+    "integration_settings",
+    metadata,
+    Column("integration", String(64), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("value", Text, nullable=True),
+)
+
+credly_badge_templates = Table(
+    "credly_badge_templates",
+    metadata,
+    Column("badge_template_id", String(64), primary_key=True),
+    Column("badge_template_name", String(512), nullable=False),
+    Column("is_active", Boolean, nullable=False, default=True),
+    Column("dropdown_element_id", Integer, nullable=True),
+    *_timestamps(),
+)
+
+credly_integration_mappings = Table(
+    "credly_integration_mappings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("badge_template_id", String(64), nullable=False, index=True),
+    Column("badge_template_name", String(512), nullable=True),
+    Column("learning_plan_id", String(64), nullable=True),
+    Column("import_as_external_training", Boolean, nullable=False, default=False),
+    Column("certification_code", String(128), nullable=True),
+    Column("is_active", Boolean, nullable=False, default=True),
+    *_timestamps(),
+)
+
+course_badge_templates = Table(
+    "course_badge_templates",
+    metadata,
+    Column("course_id", String(64), primary_key=True),
+    Column("badge_template_id", String(64), nullable=True, index=True),
+    Column("dropdown_element_id", Integer, nullable=True),
+    *_timestamps(),
+)
+
+operation_journal = Table(
+    "operation_journal",
+    metadata,
+    Column("op_key", String(255), primary_key=True),
+    Column("kind", String(64), nullable=False),
+    Column("target", String(255), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=True),
+    Column("result", JSON, nullable=True),
+    Column("dag_run_id", String(255), nullable=True),
+    *_timestamps(),
+    Index("ix_operation_journal_status_kind", "status", "kind"),
+)
+
+issued_badge_ledger = Table(
+    "issued_badge_ledger",
+    metadata,
+    Column("credly_badge_id", String(64), primary_key=True),
+    Column("lms_user_id", String(64), nullable=False),
+    Column("learning_object_type", String(32), nullable=False),
+    Column("learning_object_id", String(64), nullable=False),
+    Column("badge_template_id", String(64), nullable=False),
+    Column("recipient_email", String(320), nullable=False),
+    Column("state", String(32), nullable=False, default="issued"),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("replaced_by", String(64), nullable=True),
+    *_timestamps(),
+    Index("ix_issued_badge_ledger_learner", "lms_user_id", "badge_template_id"),
+)
+
+event_inbox = Table(
+    "event_inbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(32), nullable=False),
+    Column("event_id", String(255), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False, default="received"),
+    Column("last_error", Text, nullable=True),
+    Column("received_at", DateTime(timezone=True), nullable=False, default=utcnow),
+    Column("processed_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("source", "event_id", name="uq_event_inbox_source_event"),
+)
+
+JOURNAL_STATUSES = ("pending", "applied", "failed", "skipped")
+INBOX_STATUSES = ("received", "processed", "failed", "ignored")

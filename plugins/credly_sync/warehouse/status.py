@@ -1,0 +1,41 @@
+"""Read-only summaries of the warehouse for the CLI and the run reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from credly_sync.warehouse.schema import metadata, operation_journal
+
+
+def table_counts(engine: Engine) -> dict[str, int]:
+    """Rows per warehouse table."""
+    with engine.connect() as connection:
+        return {
+            name: connection.execute(select(func.count()).select_from(table)).scalar_one()
+            for name, table in sorted(metadata.tables.items())
+        }
+
+
+def journal_counts(engine: Engine) -> dict[tuple[str, str], int]:
+    """Journal rows per (kind, status)."""
+    journal = operation_journal
+    query = select(journal.c.kind, journal.c.status, func.count()).group_by(journal.c.kind, journal.c.status)
+    with engine.connect() as connection:
+        return {(kind, status): count for kind, status, count in connection.execute(query)}
+
+
+def journal_failures(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
+    """The most recent failed operations with their reasons."""
+    journal = operation_journal
+    query = (
+        select(
+            journal.c.op_key, journal.c.kind, journal.c.attempts, journal.c.last_error, journal.c.updated_at
+        )
+        .where(journal.c.status == "failed")
+        .order_by(journal.c.updated_at.desc())
+        .limit(limit)
+    )
+    with engine.connect() as connection:
+        return [dict(row._mapping) for row in connection.execute(query)]

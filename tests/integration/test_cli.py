@@ -1,0 +1,59 @@
+"""The admin command line against a real warehouse (through the Airflow connection)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from credly_sync.cli import main
+from credly_sync.settings import read_setting_rows
+from credly_sync.warehouse.mappings import export_mappings
+from tests.unit.test_mapping_csv import HEADER
+
+SAMPLE = Path(__file__).resolve().parents[2] / "include" / "sample"
+
+
+def test_settings_import_is_all_or_nothing_and_names_each_bad_row(
+    warehouse: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "settings.csv"
+    bad.write_text(
+        "integration,key,value\nCREDLY,SYNC_REVOCATION,false\nCREDLY,BATCH_SYNC_START_DATE,2026-13-01\n"
+        "CREDLY,CREDLY_INTEGRATION_MASTER,moodle\n"
+    )
+    assert main(["settings", "import", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert f"{bad}:3: BATCH_SYNC_START_DATE = '2026-13-01'" in err
+    assert f"{bad}:4: CREDLY_INTEGRATION_MASTER = 'moodle'" in err
+    assert read_setting_rows(warehouse) == {}
+
+    assert main(["settings", "import", str(SAMPLE / "settings.csv")]) == 0
+    assert main(["settings", "validate"]) == 0
+    assert main(["settings", "set", "SYNC_REVOCATION", "False"]) == 1
+    assert read_setting_rows(warehouse)["SYNC_REVOCATION"] == "true"
+
+
+def test_mappings_import_keeps_good_rows_and_reports_bad_ones(
+    warehouse: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "mappings.csv"
+    source.write_text(HEADER + "t-1,Cloud,,true,,true\nt-2,Data,LP-7,maybe,,true\n")
+    assert main(["mappings", "import", str(source)]) == 1
+    captured = capsys.readouterr()
+    assert "1 inserted, 0 updated, 1 rejected" in captured.out
+    assert f"{source}: line 3, column import_as_external_training: 'maybe'" in captured.err
+    assert export_mappings(warehouse) == HEADER + "t-1,Cloud,,true,,true\n"
+
+    exported = tmp_path / "out.csv"
+    assert main(["mappings", "export", str(exported)]) == 0
+    assert exported.read_text() == export_mappings(warehouse)
+
+
+def test_status_prints_counts_and_failures(warehouse: Engine, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["settings", "import", str(SAMPLE / "settings.csv")]) == 0
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "integration_settings             8" in out
+    assert "recent failures: 0" in out
