@@ -1,0 +1,124 @@
+"""The operations journal: planned operations are written here, under a deterministic key,
+before anything is sent; apply steps drain it and record each outcome.
+
+An operation already ``applied`` or ``skipped`` is never planned again under the same key, so
+a rerun after a crash resumes where it stopped instead of repeating what was done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+
+from credly_sync.warehouse.schema import operation_journal, utcnow
+
+OPEN_STATUSES = ("pending", "failed")
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One planned change: ``kind`` (issue, dropdown_add, ...), whom it targets, and its data."""
+
+    op_key: str
+    kind: str
+    target: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    op_key: str
+    kind: str
+    target: str
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+    last_error: str | None
+
+
+def record_operations(connection: Connection, operations: Iterable[Operation], dag_run_id: str | None) -> int:
+    """Journal operations not yet journaled; refresh the payload of open ones. Returns how many are new."""
+    journal = operation_journal
+    operations = list(operations)
+    keys = [op.op_key for op in operations]
+    existing = (
+        {
+            row.op_key: row.status
+            for row in connection.execute(
+                select(journal.c.op_key, journal.c.status).where(journal.c.op_key.in_(keys))
+            )
+        }
+        if keys
+        else {}
+    )
+    new = [op for op in operations if op.op_key not in existing]
+    if new:
+        connection.execute(
+            journal.insert(),
+            [
+                {
+                    "op_key": op.op_key,
+                    "kind": op.kind,
+                    "target": op.target,
+                    "payload": op.payload,
+                    "status": "pending",
+                    "dag_run_id": dag_run_id,
+                }
+                for op in new
+            ],
+        )
+    for op in operations:
+        if existing.get(op.op_key) in OPEN_STATUSES:
+            connection.execute(
+                journal.update()
+                .where(journal.c.op_key == op.op_key)
+                .values(payload=op.payload, dag_run_id=dag_run_id, updated_at=utcnow())
+            )
+    return len(new)
+
+
+def open_operations(engine: Engine, kinds: Sequence[str]) -> list[JournalEntry]:
+    """Pending and failed operations of the given kinds, oldest first."""
+    journal = operation_journal
+    query = (
+        select(journal)
+        .where(journal.c.kind.in_(kinds), journal.c.status.in_(OPEN_STATUSES))
+        .order_by(journal.c.created_at, journal.c.op_key)
+    )
+    with engine.connect() as connection:
+        return [
+            JournalEntry(r.op_key, r.kind, r.target, r.payload, r.status, r.attempts, r.last_error)
+            for r in connection.execute(query)
+        ]
+
+
+def mark_applied(connection: Connection, op_key: str, result: dict[str, Any] | None = None) -> None:
+    _finish(connection, op_key, "applied", result=result, last_error=None)
+
+
+def mark_skipped(connection: Connection, op_key: str, reason: str) -> None:
+    _finish(connection, op_key, "skipped", result=None, last_error=reason)
+
+
+def mark_failed(connection: Connection, op_key: str, error: str) -> None:
+    _finish(connection, op_key, "failed", result=None, last_error=error)
+
+
+def _finish(
+    connection: Connection, op_key: str, status: str, *, result: dict[str, Any] | None, last_error: str | None
+) -> None:
+    journal = operation_journal
+    connection.execute(
+        journal.update()
+        .where(journal.c.op_key == op_key)
+        .values(
+            status=status,
+            attempts=journal.c.attempts + 1,
+            result=result,
+            last_error=last_error,
+            updated_at=utcnow(),
+        )
+    )
