@@ -95,6 +95,18 @@ def open_operations(engine: Engine, kinds: Sequence[str]) -> list[JournalEntry]:
         ]
 
 
+def start_attempt(engine: Engine, op_key: str) -> None:
+    """Count an attempt before the call is sent: after a crash, ``attempts > 0`` on an open
+    operation means an earlier call may have taken effect, so the apply step looks first."""
+    journal = operation_journal
+    with engine.begin() as connection:
+        connection.execute(
+            journal.update()
+            .where(journal.c.op_key == op_key)
+            .values(attempts=journal.c.attempts + 1, updated_at=utcnow())
+        )
+
+
 def mark_applied(connection: Connection, op_key: str, result: dict[str, Any] | None = None) -> None:
     _finish(connection, op_key, "applied", result=result, last_error=None)
 
@@ -116,9 +128,18 @@ def _finish(
         .where(journal.c.op_key == op_key)
         .values(
             status=status,
-            attempts=journal.c.attempts + 1,
             result=result,
             last_error=last_error,
             updated_at=utcnow(),
         )
+    )
+
+
+def supersede_open(connection: Connection, kinds: Sequence[str], reason: str) -> None:
+    """Close every open operation of ``kinds`` as skipped: a fresh plan replaces them."""
+    journal = operation_journal
+    connection.execute(
+        journal.update()
+        .where(journal.c.kind.in_(kinds), journal.c.status.in_(OPEN_STATUSES))
+        .values(status="skipped", last_error=reason, updated_at=utcnow())
     )

@@ -1,0 +1,112 @@
+"""The apply step shared by every write operator: drain the journal, record each outcome."""
+
+from __future__ import annotations
+
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Any
+
+from airflow.sdk import BaseOperator, Context
+from airflow.sdk.exceptions import AirflowException
+from sqlalchemy import Connection
+
+from credly_sync.hooks.base import ApiError
+from credly_sync.warehouse.engine import WAREHOUSE_CONN_ID, warehouse_engine
+from credly_sync.warehouse.journal import (
+    JournalEntry,
+    mark_applied,
+    mark_failed,
+    mark_skipped,
+    open_operations,
+    start_attempt,
+)
+
+PROGRESS_EVERY = 200
+
+
+class OperationSkipped(Exception):
+    """Raised by :meth:`ApplyJournalOperator.apply_one` when an operation needs no call."""
+
+
+class ApplyJournalOperator(BaseOperator):
+    """Apply every open (pending or failed) journal operation of ``kinds`` and record the outcome.
+
+    Subclasses give the hook and what one operation does. Calls run on ``max_workers`` threads;
+    outcomes are written from this thread, one short transaction each, so a killed task loses
+    at most the calls in flight, and those are found again by the next run (``attempts > 0``).
+    Failures keep their reason in the journal and fail the task once all others are done.
+
+    :param warehouse_conn_id: the warehouse SQL connection.
+    :param max_workers: calls in flight at once (keep it at or below the hook's pool size).
+    """
+
+    kinds: tuple[str, ...] = ()
+    template_fields: tuple[str, ...] = ("warehouse_conn_id",)
+
+    def __init__(
+        self, *, warehouse_conn_id: str = WAREHOUSE_CONN_ID, max_workers: int = 4, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.warehouse_conn_id = warehouse_conn_id
+        self.max_workers = max_workers
+
+    def get_hook(self) -> Any:
+        raise NotImplementedError
+
+    def apply_one(self, hook: Any, entry: JournalEntry) -> dict[str, Any] | None:
+        """Send one operation; return what to keep as its result."""
+        raise NotImplementedError
+
+    def record_effects(
+        self, connection: Connection, entry: JournalEntry, result: dict[str, Any] | None
+    ) -> None:
+        """Warehouse changes that follow a successful operation (same transaction as the outcome)."""
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        engine = warehouse_engine(self.warehouse_conn_id)
+        entries = open_operations(engine, self.kinds)
+        self.log.info("%d open operation(s) of kind %s", len(entries), ", ".join(self.kinds))
+        outcomes: Counter[str] = Counter()
+        failures: list[str] = []
+        if entries:
+            hook = self.get_hook()
+
+            def attempt(entry: JournalEntry) -> dict[str, Any] | None:
+                start_attempt(engine, entry.op_key)
+                return self.apply_one(hook, entry)
+
+            with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
+                futures = {pool.submit(attempt, entry): entry for entry in entries}
+                for done, future in enumerate(as_completed(futures), start=1):
+                    entry = futures[future]
+                    outcome = self._record(engine, entry, future)
+                    outcomes[f"{entry.kind}.{outcome}"] += 1
+                    if outcome == "failed":
+                        failures.append(f"{entry.op_key}: {future.exception()}")
+                    if done % PROGRESS_EVERY == 0:
+                        self.log.info("%d/%d applied so far: %s", done, len(entries), dict(outcomes))
+        summary = {"operations": len(entries), "outcomes": dict(sorted(outcomes.items()))}
+        self.log.info("apply summary: %s", summary)
+        if failures:
+            for failure in failures[:20]:
+                self.log.error("failed: %s", failure)
+            raise AirflowException(
+                f"{len(failures)} of {len(entries)} operation(s) failed and stay in the journal "
+                f"for the next run; first: {failures[0]}"
+            )
+        return summary
+
+    def _record(self, engine: Any, entry: JournalEntry, future: Any) -> str:
+        error = future.exception()
+        with engine.begin() as connection:
+            if error is None:
+                result = future.result()
+                mark_applied(connection, entry.op_key, result)
+                self.record_effects(connection, entry, result)
+                return "applied"
+            if isinstance(error, OperationSkipped):
+                mark_skipped(connection, entry.op_key, str(error))
+                return "skipped"
+            reason = str(error) if isinstance(error, ApiError) else f"{type(error).__name__}: {error}"
+            mark_failed(connection, entry.op_key, reason)
+            return "failed"

@@ -1,0 +1,251 @@
+"""LMS completions, learning plans and certifications -> Credly badges (issue, revoke, replace).
+
+Rules (Docebo Connect for Credly, 'Docebo to Credly synchronization recipes'):
+
+* one badge per learner and template: when several learning objects map to the same template,
+  the earliest completion earns it;
+* a learner *holds* a template while a badge of it is pending, accepted or rejected (Credly's
+  duplicate rule); a revoked or replaced badge does not count, so a new completion issues again;
+* issue when the learner holds no badge of the template; ``issued_at`` is the completion time,
+  ``issuer_earner_id`` the LMS user id, ``expires_at`` the LMS object's expiry, else today +
+  CREDLY_DEFAULT_EXPIRATION_DAYS, else none; evidence titled EVIDENCE_TITLE names the flow;
+* revoke (only with SYNC_REVOCATION) when the LMS award or completion was revoked or reset and
+  the held badge is one this package issued (in the ledger, or ``issuer_earner_id`` = LMS id);
+* replace when an LMS object with an expiry (a certification) was renewed or its expiry changed
+  and the held badge, issued by this package, carries another expiry: replacing keeps history;
+* learners without a first or last name or with an invalid e-mail are reported, never sent.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from credly_sync.planning.frames import frame, records
+from credly_sync.warehouse.journal import Operation
+
+DESIRED_COLUMNS = (
+    "lms_user_id",
+    "email",
+    "first_name",
+    "last_name",
+    "object_type",  # course | learning_plan | certification
+    "object_id",
+    "object_name",
+    "badge_template_id",
+    "completed_at",
+    "lms_expires_at",
+    "revoked",
+)
+ISSUED_COLUMNS = (
+    "badge_id",
+    "badge_template_id",
+    "recipient_email",
+    "issuer_earner_id",
+    "state",
+    "issued_at",
+    "expires_at",
+)
+LEDGER_COLUMNS = ("credly_badge_id", "lms_user_id", "badge_template_id")
+HOLDING_STATES = ("pending", "accepted", "rejected")
+ISSUE, REVOKE, REPLACE = "issue", "revoke", "replace"
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+FLOW_NAMES = {
+    "course": "course completion",
+    "learning_plan": "learning plan completion",
+    "certification": "certification award",
+}
+
+
+@dataclass(frozen=True)
+class IssuePolicy:
+    """The settings that shape what is sent."""
+
+    sync_revocation: bool
+    default_expiration_days: int | None
+    evidence_title: str
+    lms_name: str = "Docebo"
+
+
+@dataclass(frozen=True)
+class LmsToCredlyPlan:
+    operations: list[Operation] = field(default_factory=list)
+    rejected_learners: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, int]:
+        counts = {ISSUE: 0, REVOKE: 0, REPLACE: 0}
+        for op in self.operations:
+            counts[op.kind] += 1
+        return {**counts, "rejected_learners": len(self.rejected_learners)}
+
+
+def plan_lms_to_credly(
+    desired: pd.DataFrame, issued: pd.DataFrame, ledger: pd.DataFrame, policy: IssuePolicy, now: datetime
+) -> LmsToCredlyPlan:
+    """Compare LMS achievements with the badges in Credly and the ledger of badges issued here."""
+    desired = desired.assign(
+        completed_at=pd.to_datetime(desired["completed_at"], utc=True),
+        lms_expires_at=pd.to_datetime(desired["lms_expires_at"], utc=True),
+        revoked=desired["revoked"].fillna(False).astype(bool),
+    )
+    desired = desired.assign(lms_user_id=desired["lms_user_id"].astype(str))
+    valid, rejected = _split_valid_learners(desired)
+    holding = _held_badges(issued, ledger, valid[["lms_user_id", "email"]].drop_duplicates())
+    earned = (
+        valid[~valid["revoked"]]
+        .sort_values(["completed_at", "object_type", "object_id"], kind="stable")
+        .drop_duplicates(["lms_user_id", "badge_template_id"], keep="first")
+    )
+    lost = valid[valid["revoked"]].merge(
+        earned[["lms_user_id", "badge_template_id"]],
+        on=["lms_user_id", "badge_template_id"],
+        how="left",
+        indicator=True,
+    )
+    lost = (
+        lost[lost["_merge"].eq("left_only")]
+        .drop(columns="_merge")
+        .drop_duplicates(["lms_user_id", "badge_template_id"])
+    )
+    operations: list[Operation] = []
+    earned_held = earned.merge(holding, on=["lms_user_id", "badge_template_id"], how="left")
+    for row in records(earned_held):
+        if row["badge_id"] is None:
+            operations.append(_issue(row, policy, now))
+        elif (
+            row["ours"]
+            and row["lms_expires_at"] is not None
+            and not _same_day(row["lms_expires_at"], row["expires_at"])
+        ):
+            operations.append(_replace(row, policy))
+    if policy.sync_revocation:
+        for row in records(lost.merge(holding, on=["lms_user_id", "badge_template_id"], how="inner")):
+            if row["ours"]:
+                operations.append(_revoke(row, policy))
+    return LmsToCredlyPlan(operations=operations, rejected_learners=records(rejected))
+
+
+def _split_valid_learners(desired: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    problems = pd.Series("", index=desired.index)
+    for column in ("first_name", "last_name"):
+        blank = desired[column].fillna("").astype(str).str.strip().eq("")
+        problems = problems.where(~blank, problems + f"missing {column.replace('_', ' ')}; ")
+    bad_email = ~desired["email"].fillna("").astype(str).str.match(EMAIL)
+    problems = problems.where(~bad_email, problems + "invalid e-mail; ")
+    bad = problems.ne("")
+    rejected = desired.loc[
+        bad, ["lms_user_id", "email", "object_type", "object_id", "badge_template_id"]
+    ].assign(reason=problems[bad].str.rstrip("; "))
+    return desired[~bad], rejected.drop_duplicates(["lms_user_id", "badge_template_id"])
+
+
+def _held_badges(issued: pd.DataFrame, ledger: pd.DataFrame, learners: pd.DataFrame) -> pd.DataFrame:
+    """One held badge per (LMS user, template) and whether this package issued it: matched by
+    the ledger or ``issuer_earner_id`` (ours), else by e-mail (issued by someone else)."""
+    columns = ["lms_user_id", "badge_template_id", "badge_id", "expires_at", "ours"]
+    held = issued[issued["state"].isin(HOLDING_STATES)]
+    if held.empty:
+        return frame([], columns)
+    by_ledger = held.merge(
+        ledger.rename(columns={"credly_badge_id": "badge_id"}), on=["badge_id", "badge_template_id"]
+    ).assign(ours=True)
+    by_earner_id = held[held["issuer_earner_id"].notna()].assign(
+        lms_user_id=lambda df: df["issuer_earner_id"].astype(str), ours=True
+    )
+    by_email = held.merge(learners, left_on="recipient_email", right_on="email").assign(ours=False)
+    matched = pd.concat([by_ledger, by_earner_id, by_email], ignore_index=True)
+    matched = matched.assign(lms_user_id=matched["lms_user_id"].astype(str))
+    return (
+        matched.assign(expires_at=pd.to_datetime(matched["expires_at"], utc=True))[columns]
+        .sort_values("ours", ascending=False, kind="stable")
+        .drop_duplicates(["lms_user_id", "badge_template_id"])
+    )
+
+
+def _same_day(a: Any, b: Any) -> bool:
+    if a is None or b is None or pd.isna(b):
+        return a is None and (b is None or pd.isna(b))
+    return pd.Timestamp(a).date() == pd.Timestamp(b).date()
+
+
+def _credly_time(moment: Any) -> str:
+    return pd.Timestamp(moment).tz_convert("UTC").strftime("%Y-%m-%d %H:%M:%S +0000")
+
+
+def _expiry(row: dict[str, Any], policy: IssuePolicy, now: datetime) -> str | None:
+    if row["lms_expires_at"] is not None:
+        return _credly_time(row["lms_expires_at"])
+    if policy.default_expiration_days:
+        return _credly_time(pd.Timestamp(now) + timedelta(days=policy.default_expiration_days))
+    return None
+
+
+def _evidence(row: dict[str, Any], policy: IssuePolicy) -> list[dict[str, Any]]:
+    flow = FLOW_NAMES[row["object_type"]]
+    return [
+        {
+            "type": "IdEvidence",
+            "title": policy.evidence_title,
+            "description": f"{policy.lms_name} {flow}: {row['object_name'] or row['object_id']} "
+            f"({row['object_type']} {row['object_id']})",
+        }
+    ]
+
+
+def _issue(row: dict[str, Any], policy: IssuePolicy, now: datetime) -> Operation:
+    completed = pd.Timestamp(row["completed_at"]).strftime("%Y%m%dT%H%M%S")
+    return Operation(
+        op_key=f"{ISSUE}:{row['badge_template_id']}:{row['lms_user_id']}:{completed}",
+        kind=ISSUE,
+        target=str(row["lms_user_id"]),
+        payload={
+            "badge": {
+                "recipient_email": row["email"],
+                "issued_to_first_name": row["first_name"],
+                "issued_to_last_name": row["last_name"],
+                "badge_template_id": row["badge_template_id"],
+                "issued_at": _credly_time(row["completed_at"]),
+                "issuer_earner_id": str(row["lms_user_id"]),
+                "expires_at": _expiry(row, policy, now),
+                "evidence": _evidence(row, policy),
+            },
+            "learning_object": {"type": row["object_type"], "id": str(row["object_id"])},
+        },
+    )
+
+
+def _replace(row: dict[str, Any], policy: IssuePolicy) -> Operation:
+    expiry = _credly_time(row["lms_expires_at"])
+    return Operation(
+        op_key=f"{REPLACE}:{row['badge_id']}:{pd.Timestamp(row['lms_expires_at']).strftime('%Y%m%d')}",
+        kind=REPLACE,
+        target=str(row["lms_user_id"]),
+        payload={
+            "badge_id": row["badge_id"],
+            "badge": {
+                "badge_template_id": row["badge_template_id"],
+                "issued_at": _credly_time(row["completed_at"]),
+                "issuer_earner_id": str(row["lms_user_id"]),
+                "expires_at": expiry,
+                "evidence": _evidence(row, policy),
+            },
+            "learning_object": {"type": row["object_type"], "id": str(row["object_id"])},
+        },
+    )
+
+
+def _revoke(row: dict[str, Any], policy: IssuePolicy) -> Operation:
+    flow = FLOW_NAMES[row["object_type"]]
+    return Operation(
+        op_key=f"{REVOKE}:{row['badge_id']}",
+        kind=REVOKE,
+        target=str(row["lms_user_id"]),
+        payload={
+            "badge_id": row["badge_id"],
+            "reason": f"{policy.lms_name} {flow} {row['object_id']} was revoked or reset",
+        },
+    )
