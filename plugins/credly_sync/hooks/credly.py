@@ -1,0 +1,483 @@
+"""CredlyHook: the Credly Web Service API (reference/credly-api.md) through the shared retry policy.
+
+Connection ``credly_default`` (type http): host = API base URL, with or without ``/v1``
+(``https://sandbox-api.credly.com``); login = organisation id; password = authorization token.
+The hook sends ``Authorization: Basic base64("<token>:")`` (§2.1), never HttpHook's default
+``login:password``, and keeps the token out of every log line, error and return value.
+
+Issuing is never blindly repeated: Credly has no idempotency key (§8), so after an uncertain
+outcome the hook looks the badge up before posting again, and a duplicate 422 is "already issued".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from airflow.sdk.exceptions import AirflowException
+from requests.auth import HTTPBasicAuth
+
+from credly_sync.hooks.base import (
+    ApiError,
+    ApiHttpHook,
+    AuthenticationError,
+    MalformedResponseError,
+    NotFoundError,
+    PermissionDeniedError,
+    RetryPolicy,
+    UncertainOutcomeError,
+    ValidationError,
+)
+
+DUPLICATE_MARKER = "already has this badge"  # §7: the confirmed part of Credly's duplicate message
+HOLDING_STATES = ("pending", "accepted", "rejected")  # a learner holds the badge (not revoked/replaced)
+_TRAILING_VERSION = re.compile(r"/v1/?$")
+
+
+@dataclass(frozen=True)
+class IssueResult:
+    """What an issue or replace did.
+
+    ``outcome`` is ``issued`` / ``already_issued`` for an issue, ``replaced`` / ``already_replaced``
+    for a replace; ``badge_id`` is the badge now held (None when Credly reported a duplicate
+    that a lookup could not find); ``badge`` is its record when known.
+    """
+
+    outcome: str
+    badge_id: str | None
+    badge: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """One item of a bulk call: its key (the index unless keys were given) and what happened.
+
+    ``outcome`` is the single call's outcome (issued, already_issued, revoked, replaced,
+    already_replaced, deleted, already_deleted) or ``failed`` with ``error`` saying why.
+    """
+
+    key: Hashable
+    outcome: str
+    badge_id: str | None = None
+    error: str | None = None
+
+
+class CredlyHook(ApiHttpHook):
+    """Credly API calls for one organisation.
+
+    :param credly_conn_id: the Airflow connection (host, login = organisation id, password = token).
+    :param retry: the retry policy (tests pass ``RetryPolicy(backoff_base=0)``).
+    :param pool_size: HTTP connections kept open; also the default bulk concurrency.
+    :param per_page: page size sent as ``per`` (unconfirmed parameter); None = Credly's 50.
+    """
+
+    conn_name_attr = "credly_conn_id"
+    default_conn_name = "credly_default"
+    conn_type = "http"
+    hook_name = "Credly"
+
+    def __init__(
+        self,
+        credly_conn_id: str = default_conn_name,
+        *,
+        retry: RetryPolicy | None = None,
+        pool_size: int = 8,
+        per_page: int | None = None,
+    ) -> None:
+        super().__init__(credly_conn_id, retry=retry, pool_size=pool_size)
+        self.credly_conn_id = credly_conn_id
+        self.per_page = per_page
+        self._organization_id: str | None = None
+        self._token: str | None = None
+
+    # --- connection and auth ----------------------------------------------------------------
+
+    @property
+    def organization_id(self) -> str:
+        if self._organization_id is None:
+            self._load_credentials()
+        return self._organization_id  # type: ignore[return-value]
+
+    def _load_credentials(self) -> None:
+        connection = self.get_connection(self.credly_conn_id)
+        if not connection.login:
+            raise AirflowException(
+                f"Connection '{self.credly_conn_id}' has no login: put the Credly organization id there"
+            )
+        if not connection.password:
+            raise AirflowException(
+                f"Connection '{self.credly_conn_id}' has no password: "
+                "put the Credly authorization token there"
+            )
+        self._organization_id = connection.login
+        self._token = connection.password
+
+    def _set_base_url(self, connection: Any) -> None:
+        """HttpHook's base URL without a trailing ``/v1`` (paths here start with ``v1/``);
+        a bare host name means HTTPS, not HttpHook's default HTTP."""
+        super()._set_base_url(connection)
+        if "://" not in (connection.host or "") and not connection.schema:
+            self.base_url = "https" + self.base_url.removeprefix("http")
+        self.base_url = _TRAILING_VERSION.sub("", self.base_url.rstrip("/"))
+
+    def _extract_auth(self, connection: Any) -> HTTPBasicAuth:
+        """Basic ``<token>:`` from the password field (§2.1; airflow-3.md §10.1)."""
+        self._load_credentials()
+        return HTTPBasicAuth(self._token or "", "")
+
+    def error_message(self, response: Any) -> str:
+        return self._scrub(super().error_message(response))
+
+    def call(self, method: str, endpoint: str, **kwargs: Any) -> Any:
+        """:meth:`ApiHttpHook.call`, with 401/403 turned into errors that say what to fix."""
+        try:
+            return super().call(method, endpoint, **kwargs)
+        except AuthenticationError as exc:
+            raise AuthenticationError(
+                f"Credly refused the authorization token of connection '{self.credly_conn_id}' "
+                f"({exc.reason}). Put a current token in the connection's password field: tokens "
+                "expire after 180 days and stop working when rotated.",
+                status=exc.status,
+                method=method,
+                endpoint=endpoint,
+            ) from None
+        except PermissionDeniedError as exc:
+            raise PermissionDeniedError(
+                f"The token of connection '{self.credly_conn_id}' may not act on organization "
+                f"'{self.organization_id}' ({exc.reason}). Check that the connection's login is the "
+                "id of the organization the token belongs to, and that the token has the permission needed.",
+                status=exc.status,
+                method=method,
+                endpoint=endpoint,
+            ) from None
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Airflow's "Test" button: read one page of badge templates."""
+        try:
+            self.call("GET", self._path("badge_templates"), params={"page": 1})
+        except (ApiError, AirflowException) as exc:
+            return False, self._scrub(str(exc))
+        return True, f"Connected to Credly organization {self.organization_id}"
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def iter_badge_templates(
+        self, state: str | Sequence[str] | None = None, *, sort: str | None = None, **filters: Any
+    ) -> Iterator[dict[str, Any]]:
+        """Every template matching ``state`` (active, archived, draft) and §4 filters, page by page."""
+        return self._walk("badge_templates", {"state": state, **filters}, sort)
+
+    def iter_badges(self, *, sort: str | None = None, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Every issued badge matching the filters (state, badge_template_id, recipient_email,
+        issuer_earner_id, updated_at_min, ...; datetimes allowed), page by page."""
+        return self._walk("badges", filters, sort)
+
+    def iter_high_volume_badges(
+        self,
+        *,
+        start_date: datetime | str | None = None,
+        end_date: datetime | str | None = None,
+        sort: str | None = None,
+        **filters: Any,
+    ) -> Iterator[dict[str, Any]]:
+        """Slim badge records from the high-volume search (§5.3); dates bound ``updated_at``."""
+        extra = {"start_date": _search_date(start_date), "end_date": _search_date(end_date)}
+        return self._walk("high_volume_issued_badge_search", filters, sort, extra)
+
+    def iter_events(self) -> Iterator[dict[str, Any]]:
+        """The organisation's event feed (§5.9), oldest first."""
+        return self._walk("events", {}, None)
+
+    def get_badge_template(self, template_id: str) -> dict[str, Any]:
+        return self._data(self.call("GET", self._path("badge_templates", template_id)))
+
+    def get_badge(self, badge_id: str) -> dict[str, Any]:
+        return self._data(self.call("GET", self._path("badges", badge_id)))
+
+    def get_event(self, event_id: str) -> dict[str, Any]:
+        """One event, re-fetched with our own token: how a webhook hint is verified (§9)."""
+        return self._data(self.call("GET", self._path("events", event_id)))
+
+    def find_badge(
+        self,
+        template_id: str,
+        recipient_email: str | None = None,
+        issuer_earner_id: str | None = None,
+        *,
+        states: Sequence[str] = HOLDING_STATES,
+    ) -> dict[str, Any] | None:
+        """The newest badge of ``template_id`` held by this e-mail or earner id (one call per key)."""
+        if not recipient_email and not issuer_earner_id:
+            raise ValueError("find_badge needs recipient_email or issuer_earner_id")
+        lookups = [("recipient_email", recipient_email), ("issuer_earner_id", issuer_earner_id)]
+        for key, value in lookups:
+            if value:
+                filters = {"badge_template_id": template_id, "state": list(states), key: value}
+                found = next(self._walk("badges", filters, "-issued_at"), None)
+                if found is not None:
+                    return found
+        return None
+
+    # --- writes ---------------------------------------------------------------------------
+
+    def issue_badge(self, body: Mapping[str, Any]) -> IssueResult:
+        """Issue one badge (§5.4) without ever creating a duplicate through retries.
+
+        An uncertain outcome (timeout, 5xx, dropped connection, garbled answer) is followed by
+        a lookup; only when the badge is not there is the POST sent again, at most
+        ``retry.max_attempts`` times. A duplicate 422 gives ``already_issued``.
+        """
+        template_id = str(body["badge_template_id"])
+        email, earner = body.get("recipient_email"), body.get("issuer_earner_id")
+        endpoint = self._path("badges")
+        for attempt in range(1, self.retry.max_attempts + 1):
+            try:
+                badge = self._data(self.call("POST", endpoint, json_body=dict(body), idempotent=False))
+                return IssueResult("issued", badge["id"], badge)
+            except UncertainOutcomeError as exc:
+                existing = self.find_badge(template_id, email, earner)
+                if existing is not None:
+                    self.log.info(
+                        "Issue outcome was uncertain (%s); badge %s exists", exc.reason, existing["id"]
+                    )
+                    return IssueResult("issued", existing["id"], existing)
+                self.log.warning(
+                    "Issue outcome was uncertain (%s) and no badge exists; posting again", exc.reason
+                )
+                if attempt == self.retry.max_attempts:
+                    raise UncertainOutcomeError(
+                        f"{exc.reason}; no badge found after {attempt} attempts (it may still appear)",
+                        status=exc.status,
+                        method="POST",
+                        endpoint=endpoint,
+                    ) from None
+                self.sleep(self.retry.backoff(attempt))
+            except ValidationError as exc:
+                if DUPLICATE_MARKER not in exc.reason.lower():
+                    raise ValidationError(
+                        f"Credly refused to issue template {template_id}: {exc.reason}",
+                        status=exc.status,
+                        method="POST",
+                        endpoint=endpoint,
+                    ) from None
+                existing = self.find_badge(template_id, email, earner)
+                return IssueResult("already_issued", existing["id"] if existing else None, existing)
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    def revoke_badge(
+        self, badge_id: str, reason: str, *, suppress_notification: bool = False
+    ) -> dict[str, Any]:
+        """Revoke (§5.5); PUT is retried, and an already revoked badge counts as done."""
+        body = {"reason": reason, "suppress_revoke_notification_email": suppress_notification}
+        try:
+            return self._data(self.call("PUT", self._path("badges", badge_id, "revoke"), json_body=body))
+        except ValidationError:
+            badge = self.get_badge(badge_id)
+            if badge.get("state") == "revoked":
+                return badge
+            raise
+
+    def replace_badge(self, badge_id: str, body: Mapping[str, Any]) -> IssueResult:
+        """Replace (§5.6): ``replaced`` with the new badge; after an uncertain outcome or a
+        refusal, an existing ``replacement_badge_id`` on the old badge means ``already_replaced``."""
+        endpoint = self._path("badges", badge_id, "replace")
+        for attempt in range(1, self.retry.max_attempts + 1):
+            try:
+                badge = self._data(self.call("POST", endpoint, json_body=dict(body), idempotent=False))
+                return IssueResult("replaced", badge["id"], badge)
+            except (UncertainOutcomeError, ValidationError) as exc:
+                replacement = self.get_badge(badge_id).get("replacement_badge_id")
+                if replacement:
+                    outcome = "replaced" if isinstance(exc, UncertainOutcomeError) else "already_replaced"
+                    return IssueResult(outcome, replacement, self.get_badge(replacement))
+                if isinstance(exc, ValidationError) or attempt == self.retry.max_attempts:
+                    raise
+                self.sleep(self.retry.backoff(attempt))
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    def delete_badge(self, badge_id: str) -> bool:
+        """Delete (§5.7); False when the badge was already gone (e.g. a retried DELETE)."""
+        try:
+            self.call("DELETE", self._path("badges", badge_id))
+        except NotFoundError:
+            return False
+        return True
+
+    # --- bulk -----------------------------------------------------------------------------
+
+    def issue_badges(
+        self,
+        bodies: Sequence[Mapping[str, Any]],
+        *,
+        keys: Sequence[Hashable] | None = None,
+        max_workers: int | None = None,
+    ) -> list[BulkOutcome]:
+        """Issue many badges with at most ``max_workers`` (default ``pool_size``) in flight."""
+
+        def issue(body: Mapping[str, Any]) -> tuple[str, str | None]:
+            result = self.issue_badge(body)
+            return result.outcome, result.badge_id
+
+        return self._bulk(bodies, keys, max_workers, issue)
+
+    def revoke_badges(
+        self,
+        revocations: Sequence[tuple[str, str]],
+        *,
+        keys: Sequence[Hashable] | None = None,
+        max_workers: int | None = None,
+    ) -> list[BulkOutcome]:
+        """Revoke many ``(badge_id, reason)`` pairs."""
+
+        def revoke(item: tuple[str, str]) -> tuple[str, str | None]:
+            return "revoked", self.revoke_badge(*item)["id"]
+
+        return self._bulk(revocations, keys, max_workers, revoke)
+
+    def replace_badges(
+        self,
+        replacements: Sequence[tuple[str, Mapping[str, Any]]],
+        *,
+        keys: Sequence[Hashable] | None = None,
+        max_workers: int | None = None,
+    ) -> list[BulkOutcome]:
+        """Replace many ``(old_badge_id, body)`` pairs; ``badge_id`` is the new badge."""
+
+        def replace(item: tuple[str, Mapping[str, Any]]) -> tuple[str, str | None]:
+            result = self.replace_badge(*item)
+            return result.outcome, result.badge_id
+
+        return self._bulk(replacements, keys, max_workers, replace)
+
+    def delete_badges(
+        self,
+        badge_ids: Sequence[str],
+        *,
+        keys: Sequence[Hashable] | None = None,
+        max_workers: int | None = None,
+    ) -> list[BulkOutcome]:
+        def delete(badge_id: str) -> tuple[str, str | None]:
+            return ("deleted" if self.delete_badge(badge_id) else "already_deleted"), badge_id
+
+        return self._bulk(badge_ids, keys, max_workers, delete)
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _path(self, *parts: str) -> str:
+        return "/".join(("v1/organizations", self.organization_id, *parts))
+
+    def _walk(
+        self,
+        resource: str,
+        filters: Mapping[str, Any],
+        sort: str | None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Yield every item of a list, one call per page, following ``metadata.next_page_url``.
+
+        The next request keeps our own filter/sort/per and takes the page (or any cursor) from
+        ``next_page_url`` (whether Credly keeps the query there is unconfirmed); it always goes
+        to the connection's host, so the token never leaves it.
+        """
+        params = {key: value for key, value in (extra or {}).items() if value is not None}
+        filter_text = _filter_param(filters)
+        if filter_text:
+            params["filter"] = filter_text
+        if sort:
+            params["sort"] = sort
+        if self.per_page:
+            params["per"] = self.per_page
+        endpoint = self._path(resource)
+        while True:
+            body = self.call("GET", endpoint, params=params)
+            items = body.get("data") if isinstance(body, dict) else None
+            if not isinstance(items, list):
+                raise MalformedResponseError(
+                    "list answer without a data array", method="GET", endpoint=endpoint
+                )
+            yield from items
+            next_url = (body.get("metadata") or {}).get("next_page_url")
+            if not next_url or not items:
+                return
+            endpoint, params = self._follow(next_url, params)
+
+    def _follow(self, next_url: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """Endpoint (relative to our base URL) and parameters for a ``next_page_url``."""
+        parts = urlsplit(next_url)
+        base_path = urlsplit(self.base_url).path.rstrip("/")
+        path = parts.path[len(base_path) :] if base_path and parts.path.startswith(base_path) else parts.path
+        return path.lstrip("/"), {**params, **dict(parse_qsl(parts.query))}
+
+    def _data(self, body: Any) -> dict[str, Any]:
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, dict):
+            raise MalformedResponseError("answer without a data object")
+        return data
+
+    def _bulk(
+        self,
+        items: Sequence[Any],
+        keys: Sequence[Hashable] | None,
+        max_workers: int | None,
+        work: Callable[[Any], tuple[str, str | None]],
+    ) -> list[BulkOutcome]:
+        """Run ``work`` per item with bounded concurrency; a failure is an outcome, not an abort."""
+        item_keys = list(range(len(items))) if keys is None else list(keys)
+        if len(item_keys) != len(items):
+            raise ValueError(f"{len(item_keys)} keys for {len(items)} items")
+        if not items:
+            return []
+        self.session  # noqa: B018 -- open the shared session (and read the connection) before the threads
+        workers = max(1, min(max_workers or self.pool_size, len(items)))
+
+        def one(key: Hashable, item: Any) -> BulkOutcome:
+            try:
+                outcome, badge_id = work(item)
+            except Exception as exc:
+                self.log.warning("Credly bulk item %r failed: %s", key, self._scrub(str(exc)))
+                return BulkOutcome(key, "failed", None, self._scrub(f"{type(exc).__name__}: {exc}"))
+            return BulkOutcome(key, outcome, badge_id)
+
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="credly") as pool:
+            return list(pool.map(one, item_keys, items))
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._token, "***") if self._token else text
+
+
+def _filter_param(filters: Mapping[str, Any]) -> str | None:
+    """§4 syntax: ``key::value`` joined by ``|``; lists comma-joined; datetimes ISO 8601 UTC."""
+    conditions = []
+    for key, value in filters.items():
+        if value is None:
+            continue
+        if isinstance(value, str):
+            text = value
+        elif isinstance(value, bool):
+            text = str(value).lower()
+        elif isinstance(value, datetime):
+            text = _iso(value)
+        elif isinstance(value, Sequence):
+            text = ",".join(str(item) for item in value)
+        else:
+            text = str(value)
+        conditions.append(f"{key}::{text}")
+    return "|".join(conditions) or None
+
+
+def _iso(moment: datetime) -> str:
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _search_date(value: datetime | str | None) -> str | None:
+    """The high-volume search's ``YYYY-MM-DD HH:MM:SS`` (UTC) date format."""
+    if value is None or isinstance(value, str):
+        return value
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
