@@ -35,7 +35,8 @@ format: install
 	$(BIN)/ruff check --fix .
 
 test: install lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS) || { rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit 5): failing on purpose" >&2; fi; exit $$rc; }
 
 clean:
 	rm -rf $(VENV) $(ROOT)/.airflow $(ROOT)/.airflow-test .pytest_cache

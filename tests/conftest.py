@@ -14,7 +14,9 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
 
 pytest_plugins = [
+    "tests.fixtures.airflow",
     "tests.fixtures.warehouse",
+    "tests.fixtures.smtp",
     "tests.fixtures.credly",
     "tests.fixtures.docebo",
 ]

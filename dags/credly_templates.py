@@ -1,0 +1,51 @@
+"""
+### Credly badge templates -> lookup table
+
+Mirrors every Credly badge template into the **Credly Badge Templates** lookup table
+(`credly_badge_templates` in the warehouse), as the Docebo Connect recipe
+*Synchronisation from Credly to Lookup table* does.
+
+**Schedule:** daily at 02:00 America/Los_Angeles; trigger it by hand after changing templates
+in Credly. No data interval is used: every run reads all templates.
+
+**What a run does**
+1. `sync_template_table` pages through all templates (`credly_default`) and, in one warehouse
+   transaction: inserts new templates; updates renamed ones; sets `is_active` false for archived
+   (and draft) templates and true again when un-archived; deletes rows of templates gone from
+   Credly and deactivates every mapping that used them. Names must be unique: the first template
+   retrieved keeps a name, the rest are skipped and listed in the log and in the XCom summary.
+   Updates the `credly_badge_templates` Asset, which triggers `credly_lms_dropdown`.
+2. `mail_deletion_notices` mails NOTIFICATION_MAIL_ID (`smtp_default`) one message listing the
+   deleted templates and the deactivated mappings. Notices wait in the operations journal until
+   the SMTP server accepts them: a failed mail is retried by the task's retries and by the next run.
+
+**Reads:** integration settings (NOTIFICATION_MAIL_ID), the mappings table.
+**Connections:** `credly_default`, `credly_sync_warehouse`, `smtp_default`.
+**Check:** `python -m credly_sync status` shows table counts and journal failures.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import DAG, CronTriggerTimetable
+
+from credly_sync.assets import BADGE_TEMPLATES_TABLE
+from credly_sync.operators.notifications import TemplateDeletionNoticeOperator
+from credly_sync.operators.templates import SyncBadgeTemplatesOperator
+
+with DAG(
+    dag_id="credly_templates",
+    schedule=CronTriggerTimetable("0 2 * * *", timezone="America/Los_Angeles"),
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=__doc__,
+    default_args={"owner": "credly-sync", "retries": 2, "retry_delay": timedelta(minutes=5)},
+    tags=["credly-sync", "credly", "templates"],
+):
+    sync_template_table = SyncBadgeTemplatesOperator(
+        task_id="sync_template_table", outlets=[BADGE_TEMPLATES_TABLE]
+    )
+    mail_deletion_notices = TemplateDeletionNoticeOperator(task_id="mail_deletion_notices")
+    sync_template_table >> mail_deletion_notices
