@@ -1,0 +1,97 @@
+"""Apply journaled Credly badge operations: issue, revoke, replace; keep the ledger in step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from credly_sync.hooks.credly import CredlyHook
+from credly_sync.operators.apply import ApplyJournalOperator
+from credly_sync.planning.lms_to_credly import ISSUE, REPLACE, REVOKE
+from credly_sync.warehouse.journal import JournalEntry
+from credly_sync.warehouse.ledger import record_issued, record_replaced, record_revoked
+
+
+class CredlyBadgeOperator(ApplyJournalOperator):
+    """Shared by the Credly write operators.
+
+    :param credly_conn_id: the Credly connection.
+    :param max_workers: calls in flight at once (also the HTTP pool size).
+    """
+
+    template_fields = ("credly_conn_id", "warehouse_conn_id")
+
+    def __init__(self, *, credly_conn_id: str = CredlyHook.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.credly_conn_id = credly_conn_id
+
+    def get_hook(self) -> CredlyHook:
+        return CredlyHook(self.credly_conn_id, pool_size=self.max_workers)
+
+
+class IssueBadgesOperator(CredlyBadgeOperator):
+    """Issue the journaled badges. An operation tried before (a killed run) is looked up first,
+    so even a template that allows duplicates never gets a second badge from a retry."""
+
+    kinds = (ISSUE,)
+
+    def apply_one(self, hook: CredlyHook, entry: JournalEntry) -> dict[str, Any] | None:
+        body = entry.payload["badge"]
+        if entry.attempts > 0:
+            found = hook.find_badge(
+                body["badge_template_id"], body["recipient_email"], body["issuer_earner_id"]
+            )
+            if found is not None:
+                return {"outcome": "already_issued", "badge_id": found["id"]}
+        result = hook.issue_badge(body)
+        return {"outcome": result.outcome, "badge_id": result.badge_id}
+
+    def record_effects(
+        self, connection: Connection, entry: JournalEntry, result: dict[str, Any] | None
+    ) -> None:
+        if result and result["badge_id"]:
+            badge = entry.payload["badge"]
+            record_issued(
+                connection, result["badge_id"], badge, entry.payload["learning_object"], badge["expires_at"]
+            )
+
+
+class RevokeBadgesOperator(CredlyBadgeOperator):
+    """Revoke the journaled badges (an already revoked badge counts as done)."""
+
+    kinds = (REVOKE,)
+
+    def apply_one(self, hook: CredlyHook, entry: JournalEntry) -> dict[str, Any] | None:
+        badge = hook.revoke_badge(entry.payload["badge_id"], entry.payload["reason"])
+        return {"outcome": "revoked", "badge_id": badge["id"]}
+
+    def record_effects(
+        self, connection: Connection, entry: JournalEntry, result: dict[str, Any] | None
+    ) -> None:
+        record_revoked(connection, entry.payload["badge_id"])
+
+
+class ReplaceBadgesOperator(CredlyBadgeOperator):
+    """Replace the journaled badges, keeping Credly's history; the ledger follows the new badge."""
+
+    kinds = (REPLACE,)
+
+    def apply_one(self, hook: CredlyHook, entry: JournalEntry) -> dict[str, Any] | None:
+        result = hook.replace_badge(entry.payload["badge_id"], entry.payload["badge"])
+        return {
+            "outcome": result.outcome,
+            "badge_id": result.badge_id,
+            "recipient_email": (result.badge or {}).get("recipient_email"),
+        }
+
+    def record_effects(
+        self, connection: Connection, entry: JournalEntry, result: dict[str, Any] | None
+    ) -> None:
+        if not result or not result["badge_id"]:
+            return
+        badge = {**entry.payload["badge"], "recipient_email": result.get("recipient_email")}
+        record_replaced(connection, entry.payload["badge_id"], result["badge_id"])
+        record_issued(
+            connection, result["badge_id"], badge, entry.payload["learning_object"], badge["expires_at"]
+        )

@@ -1,0 +1,70 @@
+"""The ledger of badges this package issued: Credly badge id <-> LMS user and learning object.
+
+The Credly -> LMS direction skips these badges, and revocation only touches them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, select
+
+from credly_sync.planning.frames import frame
+from credly_sync.planning.lms_to_credly import LEDGER_COLUMNS
+from credly_sync.warehouse.schema import issued_badge_ledger, utcnow
+
+
+def read_ledger(engine: Engine) -> pd.DataFrame:
+    """The ledger's live rows (not revoked or replaced), in the planner's columns."""
+    ledger = issued_badge_ledger
+    query = select(*[ledger.c[c] for c in LEDGER_COLUMNS]).where(ledger.c.state == "issued")
+    with engine.connect() as connection:
+        return frame(connection.execute(query).mappings(), LEDGER_COLUMNS)
+
+
+def record_issued(
+    connection: Connection,
+    badge_id: str,
+    badge: dict[str, Any],
+    learning_object: dict[str, str],
+    expires_at: Any = None,
+) -> None:
+    """Remember a badge issued (or found already issued) for an LMS learner."""
+    ledger = issued_badge_ledger
+    exists = connection.execute(
+        select(ledger.c.credly_badge_id).where(ledger.c.credly_badge_id == badge_id)
+    ).first()
+    values = {
+        "lms_user_id": str(badge["issuer_earner_id"]),
+        "learning_object_type": learning_object["type"],
+        "learning_object_id": learning_object["id"],
+        "badge_template_id": badge["badge_template_id"],
+        "recipient_email": badge.get("recipient_email") or "",
+        "state": "issued",
+        "expires_at": pd.Timestamp(expires_at).to_pydatetime() if expires_at else None,
+    }
+    if exists:
+        connection.execute(
+            ledger.update().where(ledger.c.credly_badge_id == badge_id).values(**values, updated_at=utcnow())
+        )
+    else:
+        connection.execute(ledger.insert().values(credly_badge_id=badge_id, **values))
+
+
+def record_revoked(connection: Connection, badge_id: str) -> None:
+    ledger = issued_badge_ledger
+    connection.execute(
+        ledger.update()
+        .where(ledger.c.credly_badge_id == badge_id)
+        .values(state="revoked", updated_at=utcnow())
+    )
+
+
+def record_replaced(connection: Connection, old_badge_id: str, new_badge_id: str) -> None:
+    ledger = issued_badge_ledger
+    connection.execute(
+        ledger.update()
+        .where(ledger.c.credly_badge_id == old_badge_id)
+        .values(state="replaced", replaced_by=new_badge_id, updated_at=utcnow())
+    )
