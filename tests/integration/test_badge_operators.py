@@ -195,3 +195,15 @@ def test_revoke_and_replace_follow_the_lms_and_keep_the_ledger(
     assert ledger == [("10001", "issued"), ("10001", "replaced"), ("10002", "revoked")]
     journal_plan(postgres_warehouse, renewed + revoked, credly_sim)
     assert statuses(postgres_warehouse) == {"applied": 4}, "nothing left to do on a rerun"
+
+
+@pytest.mark.usefixtures("fast_retries")
+def test_partitions_split_the_journal_without_overlap_or_gaps(credly_sim: CredlySim, postgres_warehouse) -> None:
+    template = credly_sim.create_template("Partitioned")
+    journal_plan(postgres_warehouse, completions(template.id, range(9)), credly_sim)
+    applied = [
+        IssueBadgesOperator(task_id="issue", partition=(index, 3)).execute({"run_id": "r"})["operations"]
+        for index in range(3)
+    ]
+    assert sum(applied) == 9 and all(0 < count < 9 for count in applied)
+    assert held(credly_sim, template.id) == {learner(i).email: 1 for i in range(9)}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
@@ -38,17 +40,25 @@ class ApplyJournalOperator(BaseOperator):
 
     :param warehouse_conn_id: the warehouse SQL connection.
     :param max_workers: calls in flight at once (keep it at or below the hook's pool size).
+    :param partition: ``(index, count)``: apply only this share of the operations, so a large
+        journal can be drained by mapped task instances (``.partial().expand(partition=...)``).
     """
 
     kinds: tuple[str, ...] = ()
     template_fields: tuple[str, ...] = ("warehouse_conn_id",)
 
     def __init__(
-        self, *, warehouse_conn_id: str = WAREHOUSE_CONN_ID, max_workers: int = 4, **kwargs: Any
+        self,
+        *,
+        warehouse_conn_id: str = WAREHOUSE_CONN_ID,
+        max_workers: int = 4,
+        partition: Sequence[int] | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.warehouse_conn_id = warehouse_conn_id
         self.max_workers = max_workers
+        self.partition = tuple(partition) if partition else None
 
     def get_hook(self) -> Any:
         raise NotImplementedError
@@ -64,7 +74,7 @@ class ApplyJournalOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         engine = warehouse_engine(self.warehouse_conn_id)
-        entries = open_operations(engine, self.kinds)
+        entries = [entry for entry in open_operations(engine, self.kinds) if self._in_partition(entry)]
         self.log.info("%d open operation(s) of kind %s", len(entries), ", ".join(self.kinds))
         outcomes: Counter[str] = Counter()
         failures: list[str] = []
@@ -95,6 +105,12 @@ class ApplyJournalOperator(BaseOperator):
                 f"for the next run; first: {failures[0]}"
             )
         return summary
+
+    def _in_partition(self, entry: JournalEntry) -> bool:
+        if self.partition is None:
+            return True
+        index, count = self.partition
+        return zlib.crc32(entry.op_key.encode()) % count == index
 
     def _record(self, engine: Any, entry: JournalEntry, future: Any) -> str:
         error = future.exception()
