@@ -13,6 +13,8 @@ Fault kinds:
 * ``status``: answer ``status`` (429, 500, 502, 503, ...) with the simulator's error body;
   ``retry_after`` adds a ``Retry-After`` header (seconds).
 * ``slow``: sleep ``delay`` seconds, then answer normally (client timeouts).
+* ``late``: handle the request at once, then hold the answer ``delay`` seconds: the change is
+  made although the client times out (the uncertain outcome a non-idempotent POST must survive).
 * ``reset``: send headers promising a body, then drop the connection half way.
 * ``malformed``: answer 200 with a truncated JSON body.
 """
@@ -30,9 +32,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from starlette.routing import Match
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-FaultKind = Literal["status", "slow", "reset", "malformed"]
+FaultKind = Literal["status", "slow", "late", "reset", "malformed"]
 ErrorBody = Callable[[int], dict[str, Any]]
 
 
@@ -144,6 +146,16 @@ class SimulatorMiddleware:
         elif rule.kind == "slow":
             await asyncio.sleep(rule.delay)
             await self.app(scope, receive, send)
+        elif rule.kind == "late":
+            held: list[Message] = []
+
+            async def hold(message: Message) -> None:
+                held.append(message)
+
+            await self.app(scope, receive, hold)
+            await asyncio.sleep(rule.delay)
+            for message in held:
+                await send(message)
         elif rule.kind == "status":
             await _send_json(send, rule.status, self.error_body(rule.status), rule.retry_after)
         elif rule.kind == "malformed":
