@@ -9,10 +9,11 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowSkipException
 from sqlalchemy import Connection
 
 from credly_sync.hooks.base import ApiError
+from credly_sync.runs import is_dry_run
 from credly_sync.warehouse.engine import WAREHOUSE_CONN_ID, warehouse_engine
 from credly_sync.warehouse.journal import (
     JournalEntry,
@@ -73,6 +74,8 @@ class ApplyJournalOperator(BaseOperator):
         """Warehouse changes that follow a successful operation (same transaction as the outcome)."""
 
     def execute(self, context: Context) -> dict[str, Any]:
+        if is_dry_run(context):
+            raise AirflowSkipException("dry run: nothing is written")
         engine = warehouse_engine(self.warehouse_conn_id)
         entries = [entry for entry in open_operations(engine, self.kinds) if self._in_partition(entry)]
         self.log.info("%d open operation(s) of kind %s", len(entries), ", ".join(self.kinds))

@@ -1,0 +1,1 @@
+"""Extract: page through the sources with the hooks and hand the planners their DataFrames."""
