@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,7 +28,13 @@ from credly_sync.settings import (
     validate_value,
     write_setting,
 )
-from credly_sync.warehouse.engine import WAREHOUSE_CONN_ID, migrate, warehouse_engine
+from credly_sync.warehouse.engine import (
+    WAREHOUSE_CONN_ID,
+    current_revision,
+    head_revision,
+    migrate,
+    warehouse_engine,
+)
 from credly_sync.warehouse.mappings import export_mappings, import_mappings, parse_mapping_csv
 from credly_sync.warehouse.status import journal_counts, journal_failures, table_counts
 
@@ -60,11 +67,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # An admin command runs beside Airflow, like the scheduler or `airflow connections get`: in
+    # Airflow's "server" context connections are looked up in the metadata database too, not only
+    # in the environment and secrets backends (airflow.sdk.execution_time.supervisor).
+    os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")
     engine = warehouse_engine(args.conn_id)
     if args.command == "migrate":
         migrate(engine)
         print(f"warehouse {args.conn_id} is up to date")
         return 0
+    if current_revision(engine) != head_revision():
+        print(
+            f"warehouse {args.conn_id} is at schema revision {current_revision(engine)}, not "
+            f"{head_revision()}: run `python -m credly_sync --conn-id {args.conn_id} migrate` first",
+            file=sys.stderr,
+        )
+        return 1
     if args.command == "settings":
         return _settings(engine, args)
     if args.command == "mappings":

@@ -9,9 +9,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from credly_sync.hooks.base import RetryPolicy
-from credly_sync.hooks.credly import CredlyHook
 from credly_sync.operators.badges import (
-    CredlyBadgeOperator,
     IssueBadgesOperator,
     ReplaceBadgesOperator,
     RevokeBadgesOperator,
@@ -34,15 +32,7 @@ POLICY = IssuePolicy(sync_revocation=True, default_expiration_days=None, evidenc
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
-@pytest.fixture
-def fast_retries(monkeypatch: pytest.MonkeyPatch, credly_connection: str) -> None:
-    """The operators' hooks retry at once (no backoff), so fault scenarios take milliseconds."""
-
-    def instant_hook(operator: CredlyBadgeOperator) -> CredlyHook:
-        retry = RetryPolicy(max_attempts=5, backoff_base=0, timeout=2.0)
-        return CredlyHook(credly_connection, retry=retry, pool_size=operator.max_workers)
-
-    monkeypatch.setattr(CredlyBadgeOperator, "get_hook", instant_hook)
+INSTANT = RetryPolicy(max_attempts=5, backoff_base=0, timeout=2.0)  # retries in milliseconds
 
 
 def completions(template_id: str, learners: range, **overrides) -> list[dict]:
@@ -105,7 +95,7 @@ def held(sim: CredlySim, template_id: str) -> dict[str, int]:
     return counts
 
 
-@pytest.mark.usefixtures("fast_retries")
+@pytest.mark.usefixtures("credly_connection")
 def test_issue_under_faults_gives_each_learner_exactly_one_badge(
     credly_sim: CredlySim, postgres_warehouse
 ) -> None:
@@ -116,7 +106,9 @@ def test_issue_under_faults_gives_each_learner_exactly_one_badge(
         FaultRule("reset", method="POST", path=r"/badges$", times=2),
         FaultRule("status", status=429, retry_after=0, times=2),
     )
-    summary = IssueBadgesOperator(task_id="issue", max_workers=4).execute({"run_id": "test-run"})
+    summary = IssueBadgesOperator(task_id="issue", http_retry=INSTANT, max_workers=4).execute(
+        {"run_id": "test-run"}
+    )
     assert summary["outcomes"] == {"issue.applied": 12}
     assert credly_sim.call_count("POST", "badges") >= 12 + 5, "the faults were met and survived"
     assert held(credly_sim, template.id) == {learner(i).email: 1 for i in range(12)}
@@ -127,7 +119,7 @@ def test_issue_under_faults_gives_each_learner_exactly_one_badge(
     assert open_operations(postgres_warehouse, ["issue"]) == [], "a rerun plans nothing"
 
 
-@pytest.mark.usefixtures("fast_retries")
+@pytest.mark.usefixtures("credly_connection")
 def test_an_issue_cut_off_by_a_crash_is_looked_up_not_sent_again(
     credly_sim: CredlySim, postgres_warehouse
 ) -> None:
@@ -137,7 +129,7 @@ def test_an_issue_cut_off_by_a_crash_is_looked_up_not_sent_again(
     # The killed run had sent the first badge and counted the attempt, but never recorded the outcome.
     start_attempt(postgres_warehouse, first.op_key)
     credly_sim.state.issue(first.payload["badge"])
-    summary = IssueBadgesOperator(task_id="issue").execute({"run_id": "rerun"})
+    summary = IssueBadgesOperator(task_id="issue", http_retry=INSTANT).execute({"run_id": "rerun"})
     assert summary["outcomes"] == {"issue.applied": 2}
     assert held(credly_sim, template.id) == {learner(0).email: 1, learner(1).email: 1}
     with postgres_warehouse.connect() as connection:
@@ -145,7 +137,7 @@ def test_an_issue_cut_off_by_a_crash_is_looked_up_not_sent_again(
     assert results == {first.op_key: "already_issued", second.op_key: "issued"}
 
 
-@pytest.mark.usefixtures("fast_retries")
+@pytest.mark.usefixtures("credly_connection")
 def test_a_refused_issue_keeps_its_reason_and_fails_the_task(
     credly_sim: CredlySim, postgres_warehouse
 ) -> None:
@@ -153,13 +145,13 @@ def test_a_refused_issue_keeps_its_reason_and_fails_the_task(
     journal_plan(postgres_warehouse, completions(template.id, range(1)), credly_sim)
     credly_sim.admin("POST", f"templates/{template.id}/archive").raise_for_status()
     with pytest.raises(Exception, match="1 of 1 operation"):
-        IssueBadgesOperator(task_id="issue").execute({"run_id": "r"})
+        IssueBadgesOperator(task_id="issue", http_retry=INSTANT).execute({"run_id": "r"})
     [entry] = open_operations(postgres_warehouse, ["issue"])
     assert entry.status == "failed" and "archived" in (entry.last_error or "").lower()
     assert credly_sim.token not in (entry.last_error or "")
 
 
-@pytest.mark.usefixtures("fast_retries")
+@pytest.mark.usefixtures("credly_connection")
 def test_revoke_and_replace_follow_the_lms_and_keep_the_ledger(
     credly_sim: CredlySim, postgres_warehouse
 ) -> None:
@@ -170,17 +162,17 @@ def test_revoke_and_replace_follow_the_lms_and_keep_the_ledger(
         completions(template.id, range(2), **cert, lms_expires_at="2027-05-01T00:00:00Z"),
         credly_sim,
     )
-    IssueBadgesOperator(task_id="issue").execute({"run_id": "r1"})
+    IssueBadgesOperator(task_id="issue", http_retry=INSTANT).execute({"run_id": "r1"})
 
     renewed = completions(template.id, range(1), **cert, lms_expires_at="2028-05-01T00:00:00Z")
     revoked = completions(template.id, range(1, 2), **cert, revoked=True)
     journal_plan(postgres_warehouse, renewed + revoked, credly_sim)
-    assert ReplaceBadgesOperator(task_id="replace").execute({"run_id": "r2"})["outcomes"] == {
-        "replace.applied": 1
-    }
-    assert RevokeBadgesOperator(task_id="revoke").execute({"run_id": "r2"})["outcomes"] == {
-        "revoke.applied": 1
-    }
+    assert ReplaceBadgesOperator(task_id="replace", http_retry=INSTANT).execute({"run_id": "r2"})[
+        "outcomes"
+    ] == {"replace.applied": 1}
+    assert RevokeBadgesOperator(task_id="revoke", http_retry=INSTANT).execute({"run_id": "r2"})[
+        "outcomes"
+    ] == {"revoke.applied": 1}
 
     states = sorted(
         (b.recipient_email, b.state, (b.expires_at or "")[:10]) for b in credly_sim.state.badges.values()
@@ -197,12 +189,14 @@ def test_revoke_and_replace_follow_the_lms_and_keep_the_ledger(
     assert statuses(postgres_warehouse) == {"applied": 4}, "nothing left to do on a rerun"
 
 
-@pytest.mark.usefixtures("fast_retries")
+@pytest.mark.usefixtures("credly_connection")
 def test_partitions_split_the_journal_without_gaps(credly_sim: CredlySim, postgres_warehouse) -> None:
     template = credly_sim.create_template("Partitioned")
     journal_plan(postgres_warehouse, completions(template.id, range(9)), credly_sim)
     applied = [
-        IssueBadgesOperator(task_id="issue", partition=(index, 3)).execute({"run_id": "r"})["operations"]
+        IssueBadgesOperator(task_id="issue", http_retry=INSTANT, partition=(index, 3)).execute(
+            {"run_id": "r"}
+        )["operations"]
         for index in range(3)
     ]
     assert sum(applied) == 9 and all(0 < count < 9 for count in applied)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,14 @@ def test_status_prints_counts_and_failures(warehouse: Engine, capsys: pytest.Cap
     out = capsys.readouterr().out
     assert "integration_settings             8" in out
     assert "recent failures: 0" in out
+
+
+def test_commands_on_an_unmigrated_warehouse_say_to_migrate_first(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    connection = {"conn_type": "sqlite", "host": sqlite_engine.url.database}
+    monkeypatch.setenv("AIRFLOW_CONN_EMPTY_WAREHOUSE", json.dumps(connection))
+    assert main(["--conn-id", "empty_warehouse", "status"]) == 1
+    assert "run `python -m credly_sync --conn-id empty_warehouse migrate` first" in capsys.readouterr().err
+    assert main(["--conn-id", "empty_warehouse", "migrate"]) == 0
+    assert main(["--conn-id", "empty_warehouse", "status"]) == 0

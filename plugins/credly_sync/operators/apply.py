@@ -12,7 +12,7 @@ from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowException, AirflowSkipException
 from sqlalchemy import Connection
 
-from credly_sync.hooks.base import ApiError
+from credly_sync.hooks.base import ApiError, RetryPolicy
 from credly_sync.runs import is_dry_run
 from credly_sync.warehouse.engine import WAREHOUSE_CONN_ID, warehouse_engine
 from credly_sync.warehouse.journal import (
@@ -41,6 +41,7 @@ class ApplyJournalOperator(BaseOperator):
 
     :param warehouse_conn_id: the warehouse SQL connection.
     :param max_workers: calls in flight at once (keep it at or below the hook's pool size).
+    :param http_retry: the hooks' retry policy (default :class:`RetryPolicy`'s).
     :param partition: ``(index, count)``: apply only this share of the operations, so a large
         journal can be drained by mapped task instances (``.partial().expand(partition=...)``).
     """
@@ -53,12 +54,14 @@ class ApplyJournalOperator(BaseOperator):
         *,
         warehouse_conn_id: str = WAREHOUSE_CONN_ID,
         max_workers: int = 4,
+        http_retry: RetryPolicy | None = None,
         partition: Sequence[int] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.warehouse_conn_id = warehouse_conn_id
         self.max_workers = max_workers
+        self.http_retry = http_retry
         self.partition = tuple(partition) if partition else None
 
     def get_hook(self) -> Any:

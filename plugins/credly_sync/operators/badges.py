@@ -27,7 +27,7 @@ class CredlyBadgeOperator(ApplyJournalOperator):
         self.credly_conn_id = credly_conn_id
 
     def get_hook(self) -> CredlyHook:
-        return CredlyHook(self.credly_conn_id, pool_size=self.max_workers)
+        return CredlyHook(self.credly_conn_id, retry=self.http_retry, pool_size=self.max_workers)
 
 
 class IssueBadgesOperator(CredlyBadgeOperator):

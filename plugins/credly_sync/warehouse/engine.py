@@ -18,9 +18,10 @@ VERSION_TABLE = "credly_sync_alembic_version"
 
 def warehouse_engine(conn_id: str = WAREHOUSE_CONN_ID) -> Engine:
     """A SQLAlchemy engine for the warehouse connection (``sqlite``, ``postgres``, ...)."""
-    hook = BaseHook.get_connection(conn_id).get_hook()
+    connection = BaseHook.get_connection(conn_id)
+    hook = connection.get_hook()
     if not hasattr(hook, "get_sqlalchemy_engine"):
-        raise ValueError(f"connection {conn_id!r} is not an SQL connection (type {hook.conn_type!r})")
+        raise ValueError(f"connection {conn_id!r} is not an SQL connection (type {connection.conn_type!r})")
     return hook.get_sqlalchemy_engine()
 
 
