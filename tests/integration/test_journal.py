@@ -17,7 +17,9 @@ from credly_sync.warehouse.journal import (
 
 
 def ops(*keys: str) -> list[Operation]:
-    return [Operation(op_key=key, kind="issue", target=key.split(":")[-1], payload={"n": key}) for key in keys]
+    return [
+        Operation(op_key=key, kind="issue", target=key.split(":")[-1], payload={"n": key}) for key in keys
+    ]
 
 
 def test_recording_twice_keeps_one_row_per_key(warehouse: Engine) -> None:
@@ -25,7 +27,11 @@ def test_recording_twice_keeps_one_row_per_key(warehouse: Engine) -> None:
         assert record_operations(connection, ops("issue:t1:1", "issue:t1:2"), "run-1") == 2
     with warehouse.begin() as connection:
         assert record_operations(connection, ops("issue:t1:1", "issue:t1:3"), "run-2") == 1
-    assert [e.op_key for e in open_operations(warehouse, ["issue"])] == ["issue:t1:1", "issue:t1:2", "issue:t1:3"]
+    assert [e.op_key for e in open_operations(warehouse, ["issue"])] == [
+        "issue:t1:1",
+        "issue:t1:2",
+        "issue:t1:3",
+    ]
 
 
 def test_applied_and_skipped_operations_are_never_planned_again(warehouse: Engine) -> None:
@@ -39,7 +45,12 @@ def test_applied_and_skipped_operations_are_never_planned_again(warehouse: Engin
     with warehouse.begin() as connection:
         assert record_operations(connection, ops("a", "b", "c"), "run-2") == 0
     [entry] = open_operations(warehouse, ["issue"])
-    assert (entry.op_key, entry.status, entry.attempts, entry.last_error) == ("c", "failed", 1, "503 from Credly")
+    assert (entry.op_key, entry.status, entry.attempts, entry.last_error) == (
+        "c",
+        "failed",
+        1,
+        "503 from Credly",
+    )
     assert open_operations(warehouse, ["revoke"]) == []
 
 
