@@ -109,7 +109,6 @@ def test_failed_option_writes_keep_their_reason_and_the_next_run_converges(dagba
     )
     dag = dagbag.get_dag("credly_lms_dropdown")
     apply = dag.get_task("apply_dropdown")
-    apply.retries = 0  # dag.test() would otherwise wait out the retry delay
     apply.http_retry = RetryPolicy(max_attempts=3, backoff_base=0, timeout=1.0)
     assert dag.test().state == DagRunState.FAILED
     with warehouse.connect() as connection:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
@@ -41,7 +41,8 @@ class ApplyJournalOperator(BaseOperator):
 
     :param warehouse_conn_id: the warehouse SQL connection.
     :param max_workers: calls in flight at once (keep it at or below the hook's pool size).
-    :param http_retry: the hooks' retry policy (default :class:`RetryPolicy`'s).
+    :param http_retry: the hooks' retry policy, as a :class:`RetryPolicy` or its fields in a dict
+        (``{"max_attempts": 8}``; a dict survives DAG serialization, e.g. in ``.partial()``).
     :param partition: ``(index, count)``: apply only this share of the operations, so a large
         journal can be drained by mapped task instances (``.partial().expand(partition=...)``).
     """
@@ -54,14 +55,14 @@ class ApplyJournalOperator(BaseOperator):
         *,
         warehouse_conn_id: str = WAREHOUSE_CONN_ID,
         max_workers: int = 4,
-        http_retry: RetryPolicy | None = None,
+        http_retry: RetryPolicy | Mapping[str, float] | None = None,
         partition: Sequence[int] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.warehouse_conn_id = warehouse_conn_id
         self.max_workers = max_workers
-        self.http_retry = http_retry
+        self.http_retry = RetryPolicy(**http_retry) if isinstance(http_retry, Mapping) else http_retry
         self.partition = tuple(partition) if partition else None
 
     def get_hook(self) -> Any:

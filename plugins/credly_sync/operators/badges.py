@@ -95,3 +95,7 @@ class ReplaceBadgesOperator(CredlyBadgeOperator):
         record_issued(
             connection, result["badge_id"], badge, entry.payload["learning_object"], badge["expires_at"]
         )
+
+
+def _ours(badge: dict[str, Any], body: dict[str, Any]) -> bool:
+    return str(badge.get("issuer_earner_id") or "") == str(body["issuer_earner_id"])

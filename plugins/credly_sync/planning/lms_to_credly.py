@@ -88,11 +88,12 @@ def plan_lms_to_credly(
 ) -> LmsToCredlyPlan:
     """Compare LMS achievements with the badges in Credly and the ledger of badges issued here."""
     desired = desired.assign(
-        completed_at=pd.to_datetime(desired["completed_at"], utc=True),
-        lms_expires_at=pd.to_datetime(desired["lms_expires_at"], utc=True),
+        completed_at=pd.to_datetime(desired["completed_at"], utc=True, format="ISO8601"),
+        lms_expires_at=pd.to_datetime(desired["lms_expires_at"], utc=True, format="ISO8601"),
         revoked=desired["revoked"].fillna(False).astype(bool),
     )
     desired = desired.assign(lms_user_id=desired["lms_user_id"].astype(str))
+    ledger = ledger[list(LEDGER_COLUMNS)]
     valid, rejected = _split_valid_learners(desired)
     holding = _held_badges(issued, ledger, valid[["lms_user_id", "email"]].drop_duplicates())
     earned = (
@@ -160,7 +161,7 @@ def _held_badges(issued: pd.DataFrame, ledger: pd.DataFrame, learners: pd.DataFr
     matched = pd.concat([by_ledger, by_earner_id, by_email], ignore_index=True)
     matched = matched.assign(lms_user_id=matched["lms_user_id"].astype(str))
     return (
-        matched.assign(expires_at=pd.to_datetime(matched["expires_at"], utc=True))[columns]
+        matched.assign(expires_at=pd.to_datetime(matched["expires_at"], utc=True, format="ISO8601"))[columns]
         .sort_values("ours", ascending=False, kind="stable")
         .drop_duplicates(["lms_user_id", "badge_template_id"])
     )

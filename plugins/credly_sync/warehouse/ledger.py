@@ -14,13 +14,22 @@ from credly_sync.planning.frames import frame
 from credly_sync.planning.lms_to_credly import LEDGER_COLUMNS
 from credly_sync.warehouse.schema import issued_badge_ledger, utcnow
 
+LEDGER_DETAIL_COLUMNS = (
+    *LEDGER_COLUMNS,
+    "learning_object_type",
+    "learning_object_id",
+    "recipient_email",
+    "expires_at",
+    "created_at",
+)
+
 
 def read_ledger(engine: Engine) -> pd.DataFrame:
-    """The ledger's live rows (not revoked or replaced), in the planner's columns."""
+    """The ledger's live rows (not revoked or replaced)."""
     ledger = issued_badge_ledger
-    query = select(*[ledger.c[c] for c in LEDGER_COLUMNS]).where(ledger.c.state == "issued")
+    query = select(*[ledger.c[c] for c in LEDGER_DETAIL_COLUMNS]).where(ledger.c.state == "issued")
     with engine.connect() as connection:
-        return frame(connection.execute(query).mappings(), LEDGER_COLUMNS)
+        return frame(connection.execute(query).mappings(), LEDGER_DETAIL_COLUMNS)
 
 
 def record_issued(

@@ -1,0 +1,69 @@
+"""
+### LMS -> Credly: issue, revoke and replace badges
+
+The Docebo Connect *Docebo to Credly synchronization recipes* as one DAG. A learner earns a
+Credly badge by completing a course whose course additional field (COURSE_ADDITIONAL_FIELD,
+kept by `credly_lms_dropdown`) selects a badge template, by completing a learning plan mapped in
+**Credly Integration Mappings**, or by being awarded a certification whose code is mapped there.
+Only completions on or after BATCH_SYNC_START_DATE count.
+
+**Schedule:** hourly; each run reads the changes of its data interval (the hour before it
+runs). Off when CREDLY_INTEGRATION_MASTER is `CREDLY`.
+
+**Params**
+- `full_reconcile` (default false): compare everything since BATCH_SYNC_START_DATE with every
+  badge of the templates involved in Credly. Run it after the first setup (the batch sync) and,
+  say, weekly: it also sees reset course completions and changes made by hand in Credly.
+- `dry_run` (default false): plan and report in the log and XCom, write nothing.
+
+**What a run does**
+1. `plan_badges` reads completions, learning plan completions and certification awards page by
+   page, and the badges already held (the ledger on incremental runs; Credly on a full
+   reconcile), then journals: *issue* (learner holds no badge of the template; issued at the
+   completion time, `issuer_earner_id` = LMS user id, expiry from the LMS object, else today +
+   CREDLY_DEFAULT_EXPIRATION_DAYS, evidence titled EVIDENCE_TITLE), *revoke* (SYNC_REVOCATION
+   true and the award or completion was revoked or reset) and *replace* (a certification renewed
+   or its expiry changed; Credly keeps the history). Learners without a first or last name or
+   with an invalid e-mail are reported in the log and the `summary` XCom, never sent.
+2. `issue_badges` (mapped over chunks of the journal), `revoke_badges`, `replace_badges` apply
+   the journal with bounded concurrency. A retried issue looks the badge up first; a duplicate
+   is "already issued". Failures keep their reason (`python -m credly_sync status`) and are
+   retried by the next run; the task fails so the run shows red.
+
+A rerun with nothing new writes nothing.
+
+**Backfill** from a start date (the scheduler must be running; PostgreSQL recommended):
+`airflow backfill create --dag-id lms_to_credly --from-date 2026-01-01 --to-date 2026-01-31`.
+Each backfill run covers its own hour, so every completion is processed once.
+
+**Connections:** `docebo_default`, `credly_default`, `credly_sync_warehouse`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import DAG, CronDataIntervalTimetable
+
+from credly_sync.operators.badges import IssueBadgesOperator, ReplaceBadgesOperator, RevokeBadgesOperator
+from credly_sync.operators.lms_to_credly import PlanLmsToCredlyOperator
+from credly_sync.runs import SYNC_PARAMS
+
+with DAG(
+    dag_id="lms_to_credly",
+    schedule=CronDataIntervalTimetable("@hourly", timezone="UTC"),
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    params=SYNC_PARAMS,
+    doc_md=__doc__,
+    default_args={"owner": "credly-sync", "retries": 2, "retry_delay": timedelta(minutes=2)},
+    tags=["credly-sync", "credly", "docebo", "badges"],
+):
+    plan = PlanLmsToCredlyOperator(task_id="plan_badges")
+    issue = IssueBadgesOperator.partial(task_id="issue_badges", max_workers=8).expand(partition=plan.output)
+    plan >> [
+        issue,
+        RevokeBadgesOperator(task_id="revoke_badges"),
+        ReplaceBadgesOperator(task_id="replace_badges"),
+    ]

@@ -1,0 +1,132 @@
+"""LMS completions, learning plans and certifications -> planned Credly badge operations."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+from airflow.sdk import BaseOperator, Context
+from sqlalchemy import Engine
+
+from credly_sync.extract import lms
+from credly_sync.hooks.credly import CredlyHook
+from credly_sync.hooks.docebo import DoceboHook
+from credly_sync.planning.lms_to_credly import DESIRED_COLUMNS, ISSUE, IssuePolicy, plan_lms_to_credly
+from credly_sync.runs import LMS_TO_CREDLY, is_dry_run, require_direction, sync_window
+from credly_sync.settings import load_settings
+from credly_sync.warehouse.engine import WAREHOUSE_CONN_ID, warehouse_engine
+from credly_sync.warehouse.journal import open_operations, record_operations
+from credly_sync.warehouse.ledger import read_ledger
+from credly_sync.warehouse.mappings import active_mappings
+from credly_sync.warehouse.templates import read_template_table
+
+REPORTED_LEARNERS = 50
+
+
+class PlanLmsToCredlyOperator(BaseOperator):
+    """Read the run's LMS achievements and the badges held, plan issue/revoke/replace, journal them.
+
+    Returns the partitions the issue step is mapped over (Airflow maps over return values only)
+    and pushes a summary (counts per kind, learners reported instead of sent) under the XCom key
+    ``summary``. With the ``dry_run`` param the plan is only reported.
+
+    :param docebo_conn_id: the Docebo connection.
+    :param credly_conn_id: the Credly connection (read on full reconciles only).
+    :param warehouse_conn_id: the warehouse SQL connection.
+    :param chunk_size: issue operations per mapped apply task.
+    """
+
+    template_fields = ("docebo_conn_id", "credly_conn_id", "warehouse_conn_id")
+
+    def __init__(
+        self,
+        *,
+        docebo_conn_id: str = DoceboHook.default_conn_name,
+        credly_conn_id: str = CredlyHook.default_conn_name,
+        warehouse_conn_id: str = WAREHOUSE_CONN_ID,
+        chunk_size: int = 5000,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.docebo_conn_id = docebo_conn_id
+        self.credly_conn_id = credly_conn_id
+        self.warehouse_conn_id = warehouse_conn_id
+        self.chunk_size = chunk_size
+
+    def execute(self, context: Context) -> list[list[int]]:
+        engine = warehouse_engine(self.warehouse_conn_id)
+        settings = load_settings(engine)
+        require_direction(settings, LMS_TO_CREDLY)
+        window = sync_window(context, settings)
+        self.log.info("reading LMS achievements: %s", window.describe())
+        desired, issued, ledger = self._extract(engine, settings.course_additional_field, window)
+        policy = IssuePolicy(
+            sync_revocation=settings.sync_revocation,
+            default_expiration_days=settings.default_expiration_days,
+            evidence_title=settings.evidence_title,
+        )
+        plan = plan_lms_to_credly(desired, issued, ledger, policy, datetime.now(UTC))
+        for learner in plan.rejected_learners[:REPORTED_LEARNERS]:
+            self.log.warning(
+                "not sent: learner %s (%s): %s", learner["lms_user_id"], learner["email"], learner["reason"]
+            )
+        dry_run = is_dry_run(context)
+        if not dry_run:
+            with engine.begin() as connection:
+                record_operations(connection, plan.operations, context["run_id"])
+        summary = {
+            "window": window.describe(),
+            "dry_run": dry_run,
+            "achievements": len(desired),
+            **plan.summary(),
+            "rejected_learner_examples": plan.rejected_learners[:REPORTED_LEARNERS],
+            "planned": [op.op_key for op in plan.operations[:REPORTED_LEARNERS]] if dry_run else [],
+        }
+        self.log.info("plan: %s", {k: v for k, v in summary.items() if not isinstance(v, list)})
+        context["ti"].xcom_push(key="summary", value=summary)
+        return [] if dry_run else self._partitions(engine)
+
+    def _extract(self, engine: Engine, field_name: str, window: Any) -> tuple[pd.DataFrame, ...]:
+        docebo = DoceboHook(self.docebo_conn_id)
+        mappings = pd.DataFrame(active_mappings(engine))
+        by_plan = _templates_by(mappings, "learning_plan_id")
+        by_code = _templates_by(mappings, "certification_code")
+        by_course = lms.course_templates(docebo, field_name, read_template_table(engine))
+        achievements = pd.concat(
+            [
+                lms.course_achievements(docebo, window, by_course),
+                lms.learning_plan_achievements(docebo, window, by_plan),
+                lms.certification_achievements(docebo, window, by_code),
+            ],
+            ignore_index=True,
+        )
+        ledger = read_ledger(engine)
+        if window.full:
+            mapped = {("course", c) for c in by_course} | {("learning_plan", p) for p in by_plan}
+            mapped |= {("certification", code) for code in by_code}
+            lost = lms.lost_achievements(achievements, ledger, mapped)
+            achievements = pd.concat([achievements, lost], ignore_index=True)
+            templates = set(achievements["badge_template_id"]) | set(ledger["badge_template_id"])
+            issued = lms.badges_in_credly(CredlyHook(self.credly_conn_id, per_page=100), templates)
+        else:
+            issued = lms.badges_in_ledger(ledger)
+        learners = lms.learners(docebo, achievements["lms_user_id"])
+        desired = achievements.merge(learners, on="lms_user_id", how="left")[list(DESIRED_COLUMNS)]
+        return desired, issued, ledger
+
+    def _partitions(self, engine: Engine) -> list[list[int]]:
+        open_issues = len(open_operations(engine, [ISSUE]))
+        if not open_issues:
+            return []
+        count = math.ceil(open_issues / self.chunk_size)
+        return [[index, count] for index in range(count)]
+
+
+def _templates_by(mappings: pd.DataFrame, column: str) -> dict[str, str]:
+    """Learning plan id or certification code -> badge template id, from the active mappings."""
+    if mappings.empty:
+        return {}
+    rows = mappings[mappings[column].notna()]
+    return dict(zip(rows[column].astype(str), rows["badge_template_id"], strict=True))

@@ -1,0 +1,200 @@
+"""lms_to_credly end to end: Docebo simulator -> plan -> journal -> Credly simulator, with the
+warehouse on PostgreSQL. Courses (through the dropdown), learning plans and certifications."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from airflow.sdk import DagRunState
+from sqlalchemy import Engine, select
+
+from credly_sync.settings import write_setting
+from credly_sync.warehouse.schema import credly_integration_mappings, issued_badge_ledger, operation_journal
+from include.simulators.common.faults import FaultRule
+from include.simulators.common.people import learner
+from tests.fixtures.airflow import run_dag
+from tests.fixtures.credly import CredlySim
+from tests.fixtures.docebo import DoceboSim
+
+DAG_ID = "lms_to_credly"
+COURSE, PLAN, CERT = 101, 501, "CERT-001"
+FULL = {"full_reconcile": True}
+
+
+class World:
+    """Both simulators and the warehouse, with one template per route wired up."""
+
+    def __init__(self, dagbag: Any, credly: CredlySim, docebo: DoceboSim, warehouse: Engine) -> None:
+        self.dagbag, self.credly, self.docebo, self.warehouse = dagbag, credly, docebo, warehouse
+        docebo.seed(3, learners=12, courses=2, learning_plans=1, certifications=1, completions=0, awards=0)
+        self.course_template = credly.create_template("Cloud Basics")
+        self.plan_template = credly.create_template("Data Path")
+        self.cert_template = credly.create_template("Certified Cloud")
+        for dag_id in ("credly_templates", "credly_lms_dropdown"):
+            assert run_dag(dagbag, dag_id).state == DagRunState.SUCCESS
+        [field] = docebo.world.course_fields.values()
+        element = next(e for e, label in field.options.items() if label == "Cloud Basics")
+        docebo.state.set_course_value(COURSE, field.id, element)
+        with warehouse.begin() as connection:
+            for row in (
+                {"badge_template_id": self.plan_template.id, "learning_plan_id": str(PLAN)},
+                {"badge_template_id": self.cert_template.id, "certification_code": CERT},
+            ):
+                connection.execute(credly_integration_mappings.insert().values(**row))
+
+    def complete_course(self, index: int, at: str) -> None:
+        self.docebo.state.complete_courses([(learner(index).user_id, COURSE, at)])
+
+    def run(self, **conf: Any) -> Any:
+        return run_dag(self.dagbag, DAG_ID, **conf)
+
+    def held(self, template_id: str) -> dict[str, list[str]]:
+        """E-mail -> states of this template's badges."""
+        result: dict[str, list[str]] = {}
+        for badge in self.credly.state.badges.values():
+            if badge.badge_template_id == template_id:
+                result.setdefault(badge.recipient_email, []).append(badge.state)
+        return result
+
+    def badge_operations(self) -> list[str]:
+        """Statuses of the journaled issue/revoke/replace operations."""
+        journal = operation_journal
+        query = select(journal.c.status).where(journal.c.kind.in_(("issue", "revoke", "replace")))
+        with self.warehouse.connect() as connection:
+            return list(connection.execute(query).scalars())
+
+    def credly_writes(self) -> dict[str, int]:
+        return {k: v for k, v in self.credly.calls().items() if not k.startswith("GET ")}
+
+
+@pytest.fixture
+def world(
+    dagbag: Any,
+    credly_sim: CredlySim,
+    credly_connection: str,
+    docebo_sim: DoceboSim,
+    docebo_connection: str,
+    configured_warehouse: Engine,
+    smtp_sink: Any,
+) -> World:
+    return World(dagbag, credly_sim, docebo_sim, configured_warehouse)
+
+
+def test_courses_plans_and_certifications_become_badges_once(world: World) -> None:
+    world.complete_course(0, "2026-03-01 10:15:00")
+    world.docebo.state.complete_learning_plan(learner(1).user_id, PLAN, "2026-03-02 08:00:00")
+    world.docebo.state.award_certification(
+        {"id_cert": 901, "user_id": learner(2).user_id, "issued_on": "2026-03-03", "expires_on": "2027-03-03"}
+    )
+    world.docebo.world.users[learner(3).user_id].first_name = ""
+    world.complete_course(3, "2026-03-04 09:00:00")
+    world.complete_course(4, "2025-12-31 23:00:00")  # before BATCH_SYNC_START_DATE
+
+    run = world.run(**FULL)
+    assert run.state == DagRunState.SUCCESS
+    assert world.held(world.course_template.id) == {learner(0).email: ["pending"]}
+    assert world.held(world.plan_template.id) == {learner(1).email: ["pending"]}
+    assert world.held(world.cert_template.id) == {learner(2).email: ["pending"]}
+    badges = {b.recipient_email: b for b in world.credly.state.badges.values()}
+    course_badge, cert_badge = badges[learner(0).email], badges[learner(2).email]
+    assert course_badge.issued_at.startswith("2026-03-01T10:15:00")
+    assert course_badge.issuer_earner_id == str(learner(0).user_id)
+    assert course_badge.evidence[0]["title"] == "Issued by credly-sync"
+    expiry = datetime.fromisoformat(course_badge.expires_at.replace("Z", "+00:00"))
+    assert abs((expiry - datetime.now(UTC)).days - 365) <= 1, "CREDLY_DEFAULT_EXPIRATION_DAYS is 365"
+    assert cert_badge.expires_at.startswith("2027-03-03")
+    summary = run.get_task_instance("plan_badges").xcom_pull(task_ids="plan_badges", key="summary")
+    assert summary["issue"] == 3
+    assert [(r["lms_user_id"], r["reason"]) for r in summary["rejected_learner_examples"]] == [
+        (str(learner(3).user_id), "missing first name")
+    ]
+    with world.warehouse.connect() as connection:
+        assert len(connection.execute(select(issued_badge_ledger)).all()) == 3
+
+    world.credly.simulator.control.calls.reset()
+    assert world.run(**FULL).state == DagRunState.SUCCESS
+    assert world.credly_writes() == {}, "a rerun writes nothing"
+
+    award = world.docebo.state.holding_award(learner(2).user_id, 901)
+    world.docebo.state.revoke_award(award.award_id)
+    world.docebo.state.reset_completion(learner(0).user_id, COURSE)
+    assert world.run(**FULL).state == DagRunState.SUCCESS
+    assert world.held(world.cert_template.id) == {learner(2).email: ["revoked"]}
+    assert world.held(world.course_template.id) == {learner(0).email: ["revoked"]}
+    assert world.held(world.plan_template.id) == {learner(1).email: ["pending"]}
+
+
+def test_without_sync_revocation_a_renewal_replaces_and_a_revocation_is_left_alone(world: World) -> None:
+    write_setting(world.warehouse, "SYNC_REVOCATION", "false")
+    for index in (0, 1):
+        world.docebo.state.award_certification(
+            {
+                "id_cert": 901,
+                "user_id": learner(index).user_id,
+                "issued_on": "2026-03-03",
+                "expires_on": "2027-03-03",
+            }
+        )
+    assert world.run(**FULL).state == DagRunState.SUCCESS
+    renewed = world.docebo.state.holding_award(learner(0).user_id, 901)
+    world.docebo.state.update_award(renewed.award_id, {"issued_on": "2027-03-01", "expires_on": "2028-03-01"})
+    world.docebo.state.revoke_award(world.docebo.state.holding_award(learner(1).user_id, 901).award_id)
+    assert world.run(**FULL).state == DagRunState.SUCCESS
+    assert world.held(world.cert_template.id) == {
+        learner(0).email: ["replaced", "pending"],
+        learner(1).email: ["pending"],
+    }
+    new = next(
+        b
+        for b in world.credly.state.badges.values()
+        if b.state == "pending" and b.recipient_email == learner(0).email
+    )
+    assert new.expires_at.startswith("2028-03-01")
+
+
+def test_dry_run_writes_nothing_and_a_killed_apply_finishes_on_the_next_run(world: World) -> None:
+    for index in range(8):
+        world.complete_course(index, f"2026-03-01 10:{index:02d}:00")
+    dry = world.run(full_reconcile=True, dry_run=True)
+    assert dry.state == DagRunState.SUCCESS
+    assert dry.get_task_instance("plan_badges").xcom_pull(task_ids="plan_badges", key="summary")["issue"] == 8
+    assert world.held(world.course_template.id) == {}
+    assert world.badge_operations() == []
+
+    world.credly.set_faults(
+        FaultRule("late", delay=1.5, method="POST", path=r"/badges$", times=1),
+        FaultRule("reset", method="POST", path=r"/badges$", times=1),
+        FaultRule("status", status=503, method="POST", path=r"/badges$", times=30),
+    )
+    dag = world.dagbag.get_dag(DAG_ID)
+    issue = dag.get_task("issue_badges")
+    issue.partial_kwargs["http_retry"] = {"max_attempts": 3, "backoff_base": 0, "timeout": 1.0}
+    assert world.run(**FULL).state == DagRunState.FAILED
+    world.credly.settle()
+    statuses = world.badge_operations()
+    assert "failed" in statuses and len(statuses) == 8
+
+    world.credly.clear_faults()
+    assert world.run(**FULL).state == DagRunState.SUCCESS
+    assert world.held(world.course_template.id) == {learner(i).email: ["pending"] for i in range(8)}
+
+
+def test_a_three_day_backfill_processes_each_completion_once(world: World) -> None:
+    world.complete_course(0, "2026-03-01 10:15:00")
+    world.complete_course(1, "2026-03-02 11:59:59")  # the last second of an hourly interval
+    world.complete_course(2, "2026-03-03 12:00:00")  # the first second of the next one
+    world.complete_course(3, "2026-03-04 12:00:00")  # after the backfilled days
+    world.credly.simulator.control.calls.reset()
+    for day in (1, 2, 3):
+        windows = []
+        for hour in range(9, 14):  # consecutive hourly runs, as a backfill creates them
+            run = run_dag(world.dagbag, DAG_ID, logical_date=datetime(2026, 3, day, hour, tzinfo=UTC))
+            assert run.state == DagRunState.SUCCESS
+            windows.append((run.data_interval_start, run.data_interval_end))
+        assert all(end - start == timedelta(hours=1) for start, end in windows)
+        assert all(earlier[1] == later[0] for earlier, later in itertools.pairwise(windows))
+    assert world.credly.call_count("POST", "badges") == 3
+    assert world.held(world.course_template.id) == {learner(i).email: ["pending"] for i in range(3)}
