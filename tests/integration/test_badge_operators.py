@@ -3,12 +3,16 @@ planned badge ends up in Credly exactly once, whatever faults or crashes happen 
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from airflow.sdk.exceptions import AirflowNotFoundException
 from sqlalchemy import Engine, select
 
 from credly_sync.hooks.base import RetryPolicy
+from credly_sync.hooks.credly import CredlyHook
 from credly_sync.operators.badges import (
     IssueBadgesOperator,
     ReplaceBadgesOperator,
@@ -201,3 +205,22 @@ def test_partitions_split_the_journal_without_gaps(credly_sim: CredlySim, postgr
     ]
     assert sum(applied) == 9 and all(0 < count < 9 for count in applied)
     assert held(credly_sim, template.id) == {learner(i).email: 1 for i in range(9)}
+
+
+@pytest.mark.usefixtures("credly_connection")
+def test_connections_are_read_on_the_task_thread_only(
+    credly_sim: CredlySim, postgres_warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a real task the Task SDK answers connection look-ups on the main thread only."""
+    real_get_connection = CredlyHook.get_connection
+
+    def main_thread_only(conn_id: str) -> Any:
+        if threading.current_thread() is not threading.main_thread():
+            raise AirflowNotFoundException(f"The conn_id `{conn_id}` isn't defined")
+        return real_get_connection(conn_id)
+
+    monkeypatch.setattr(CredlyHook, "get_connection", staticmethod(main_thread_only))
+    template = credly_sim.create_template("Threads")
+    journal_plan(postgres_warehouse, completions(template.id, range(6)), credly_sim)
+    summary = IssueBadgesOperator(task_id="issue", http_retry=INSTANT, max_workers=4).execute({"run_id": "r"})
+    assert summary["outcomes"] == {"issue.applied": 6}

@@ -98,6 +98,15 @@ class ApiHttpHook(HttpHook):
         self.sleep: Callable[[float], None] = time.sleep
         self._session: requests.Session | None = None
 
+    def prepare(self) -> None:
+        """Read the connection and open the session now, on the calling thread.
+
+        Inside a task the Task SDK answers connection look-ups on the task's main thread only
+        (a worker thread gets "conn_id isn't defined"), so call this before sharing the hook
+        with a thread pool.
+        """
+        _ = self.session
+
     @property
     def session(self) -> requests.Session:
         if self._session is None:

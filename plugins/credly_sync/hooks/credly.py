@@ -432,7 +432,7 @@ class CredlyHook(ApiHttpHook):
             raise ValueError(f"{len(item_keys)} keys for {len(items)} items")
         if not items:
             return []
-        self.session  # noqa: B018 -- open the shared session (and read the connection) before the threads
+        self.prepare()
         workers = max(1, min(max_workers or self.pool_size, len(items)))
 
         def one(key: Hashable, item: Any) -> BulkOutcome:

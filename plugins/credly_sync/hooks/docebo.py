@@ -136,6 +136,11 @@ class DoceboHook(ApiHttpHook):
         """No session-wide auth: HttpHook would send Basic ``client_id:secret`` on every call."""
         return None
 
+    def prepare(self) -> None:
+        """Also read the OAuth2 client from the connection before threads use the hook."""
+        super().prepare()
+        self._credentials()
+
     def _credentials(self) -> tuple[str, str]:
         if self._client is None:
             connection = self.get_connection(self.docebo_conn_id)
@@ -710,7 +715,7 @@ class DoceboHook(ApiHttpHook):
             raise ValueError(f"{len(item_keys)} keys for {len(items)} items")
         if not items:
             return []
-        self.session  # noqa: B018 -- open the shared session (and read the connection) before the threads
+        self.prepare()
         workers = max(1, min(max_workers or self.pool_size, len(items)))
 
         def one(key: Hashable, item: Any) -> BulkOutcome:

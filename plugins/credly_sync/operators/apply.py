@@ -87,6 +87,7 @@ class ApplyJournalOperator(BaseOperator):
         failures: list[str] = []
         if entries:
             hook = self.get_hook()
+            hook.prepare()  # connection look-ups work on the task's main thread only
 
             def attempt(entry: JournalEntry) -> dict[str, Any] | None:
                 start_attempt(engine, entry.op_key)
