@@ -12,7 +12,12 @@ from airflow.sdk import DagRunState
 from sqlalchemy import Engine, select
 
 from credly_sync.settings import write_setting
-from credly_sync.warehouse.schema import credly_integration_mappings, issued_badge_ledger, operation_journal
+from credly_sync.warehouse.schema import (
+    course_badge_templates,
+    credly_integration_mappings,
+    issued_badge_ledger,
+    operation_journal,
+)
 from include.simulators.common.faults import FaultRule
 from include.simulators.common.people import learner
 from tests.fixtures.airflow import run_dag
@@ -29,6 +34,7 @@ class World:
 
     def __init__(self, dagbag: Any, credly: CredlySim, docebo: DoceboSim, warehouse: Engine) -> None:
         self.dagbag, self.credly, self.docebo, self.warehouse = dagbag, credly, docebo, warehouse
+        write_setting(warehouse, "BATCH_SYNC_START_DATE", "2026-01-01")
         docebo.seed(3, learners=12, courses=2, learning_plans=1, certifications=1, completions=0, awards=0)
         self.course_template = credly.create_template("Cloud Basics")
         self.plan_template = credly.create_template("Data Path")
@@ -113,6 +119,9 @@ def test_courses_plans_and_certifications_become_badges_once(world: World) -> No
     ]
     with world.warehouse.connect() as connection:
         assert len(connection.execute(select(issued_badge_ledger)).all()) == 3
+        courses = connection.execute(select(course_badge_templates)).all()
+    assert [(c.course_id, c.badge_template_id) for c in courses] == [(str(COURSE), world.course_template.id)]
+    assert courses[0].dropdown_element_id is not None
 
     world.credly.simulator.control.calls.reset()
     assert world.run(**FULL).state == DagRunState.SUCCESS

@@ -20,7 +20,7 @@ from credly_sync.warehouse.engine import WAREHOUSE_CONN_ID, warehouse_engine
 from credly_sync.warehouse.journal import open_operations, record_operations
 from credly_sync.warehouse.ledger import read_ledger
 from credly_sync.warehouse.mappings import active_mappings
-from credly_sync.warehouse.templates import read_template_table
+from credly_sync.warehouse.templates import read_template_table, replace_course_templates
 
 REPORTED_LEARNERS = 50
 
@@ -61,7 +61,7 @@ class PlanLmsToCredlyOperator(BaseOperator):
         require_direction(settings, LMS_TO_CREDLY)
         window = sync_window(context, settings)
         self.log.info("reading LMS achievements: %s", window.describe())
-        desired, issued, ledger = self._extract(engine, settings.course_additional_field, window)
+        desired, issued, ledger, by_course = self._extract(engine, settings.course_additional_field, window)
         policy = IssuePolicy(
             sync_revocation=settings.sync_revocation,
             default_expiration_days=settings.default_expiration_days,
@@ -76,6 +76,7 @@ class PlanLmsToCredlyOperator(BaseOperator):
         if not dry_run:
             with engine.begin() as connection:
                 record_operations(connection, plan.operations, context["run_id"])
+                replace_course_templates(connection, by_course)
         summary = {
             "window": window.describe(),
             "dry_run": dry_run,
@@ -88,7 +89,8 @@ class PlanLmsToCredlyOperator(BaseOperator):
         context["ti"].xcom_push(key="summary", value=summary)
         return [] if dry_run else self._partitions(engine)
 
-    def _extract(self, engine: Engine, field_name: str, window: Any) -> tuple[pd.DataFrame, ...]:
+    def _extract(self, engine: Engine, field_name: str, window: Any) -> tuple[Any, ...]:
+        """Achievements with learner details, badges held, the ledger, and course -> template."""
         docebo = DoceboHook(self.docebo_conn_id)
         mappings = pd.DataFrame(active_mappings(engine))
         by_plan = _templates_by(mappings, "learning_plan_id")
@@ -114,7 +116,7 @@ class PlanLmsToCredlyOperator(BaseOperator):
             issued = lms.badges_in_ledger(ledger)
         learners = lms.learners(docebo, achievements["lms_user_id"])
         desired = achievements.merge(learners, on="lms_user_id", how="left")[list(DESIRED_COLUMNS)]
-        return desired, issued, ledger
+        return desired, issued, ledger, by_course
 
     def _partitions(self, engine: Engine) -> list[list[int]]:
         open_issues = len(open_operations(engine, [ISSUE]))

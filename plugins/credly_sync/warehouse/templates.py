@@ -89,3 +89,24 @@ def unlink_dropdown_element(connection: Connection, element_id: int) -> None:
         .where(courses.c.dropdown_element_id == element_id)
         .values(dropdown_element_id=None, badge_template_id=None, updated_at=now)
     )
+
+
+def replace_course_templates(connection: Connection, templates_by_course: Mapping[str, str]) -> None:
+    """Record which template each course's dropdown selects, as last read from the LMS."""
+    courses, templates = course_badge_templates, credly_badge_templates
+    elements = dict(
+        connection.execute(select(templates.c.badge_template_id, templates.c.dropdown_element_id)).all()
+    )
+    connection.execute(courses.delete())
+    if templates_by_course:
+        connection.execute(
+            courses.insert(),
+            [
+                {
+                    "course_id": course,
+                    "badge_template_id": template,
+                    "dropdown_element_id": elements.get(template),
+                }
+                for course, template in templates_by_course.items()
+            ],
+        )
