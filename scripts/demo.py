@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+import requests
+
 ROOT = Path(__file__).resolve().parents[1]
 HOME = Path(os.environ["AIRFLOW_HOME"])
 BIN = Path(sys.executable).parent
@@ -95,7 +97,14 @@ SIMULATORS = {
     ),
 }
 
-MAIN_DAGS = ("credly_templates", "credly_lms_dropdown")
+# (dag id, run conf): templates first, then the dropdown, then the first (full) batch sync.
+MAIN_DAGS = (
+    ("credly_templates", None),
+    ("credly_lms_dropdown", None),
+    ("lms_to_credly", {"full_reconcile": True}),
+)
+# What a course admin does in Docebo's UI after the dropdown exists: pick a course's badge.
+COURSE_BADGES = {101: "Python Foundations Level 1", 102: "Data Engineering Level 1"}
 
 
 def run(*args: str) -> None:
@@ -128,6 +137,22 @@ def start_simulators() -> list[subprocess.Popen[bytes]]:
     return processes
 
 
+def pick_course_badges() -> None:
+    """Set the badge dropdown of a few demo courses, through the Docebo simulator's API."""
+    base = f"http://127.0.0.1:{DOCEBO_PORT}"
+    form = {"client_id": DOCEBO_CLIENT, "client_secret": DOCEBO_SECRET, "grant_type": "client_credentials"}
+    token = requests.post(f"{base}/oauth2/token", data=form, timeout=10).json()["access_token"]
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    fields = session.get(f"{base}/learn/v1/courses/field", timeout=10).json()["data"]["items"]
+    field = next(f for f in fields if f["type"] == "dropdown")
+    elements = {option["label"]: option["id"] for option in field["options"]}
+    for course_id, template_name in COURSE_BADGES.items():
+        url = f"{base}/learn/v1/courses/{course_id}/field/{field['id']}"
+        session.put(url, json={"value": elements[template_name]}, timeout=10).raise_for_status()
+        print(f"course {course_id} now earns the badge {template_name!r}", flush=True)
+
+
 def main() -> None:
     HOME.mkdir(parents=True, exist_ok=True)
     airflow, python = str(BIN / "airflow"), str(BIN / "python")
@@ -140,8 +165,10 @@ def main() -> None:
     run(python, "-m", "credly_sync", "mappings", "import", str(SAMPLE / "mappings.csv"))
     processes = start_simulators()
     try:
-        for dag_id in MAIN_DAGS:
-            run(airflow, "dags", "test", dag_id)
+        for dag_id, conf in MAIN_DAGS:
+            if dag_id == "lms_to_credly":
+                pick_course_badges()
+            run(airflow, "dags", "test", dag_id, *(["--conf", json.dumps(conf)] if conf else []))
         run(python, "-m", "credly_sync", "status")
     finally:
         for process in processes:
