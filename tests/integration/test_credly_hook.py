@@ -372,7 +372,7 @@ def test_bulk_issue_reports_each_item(credly_sim: CredlySim, monkeypatch: pytest
     assert [outcome.key for outcome in outcomes] == [f"row-{i}" for i in range(12)]
     assert outcomes[5].outcome == "failed" and "archived" in outcomes[5].error
     # a 422 gives already_issued; a 503 then a lookup finds it: issued (it exists either way)
-    assert outcomes[0].outcome in ("already_issued", "issued") and outcomes[0].badge_id == earlier.badge_id
+    assert outcomes[0].outcome in ("already_issued", "issued") and outcomes[0].record_id == earlier.badge_id
     assert all(outcome.outcome == "issued" for index, outcome in enumerate(outcomes) if index not in (0, 5))
     for index in range(12):
         held = credly_sim.badges_held(template.id, learner(index).email)

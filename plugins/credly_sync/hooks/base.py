@@ -10,7 +10,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +70,17 @@ ERRORS_BY_STATUS: dict[int, type[ApiError]] = {
 
 
 @dataclass(frozen=True)
+class BulkOutcome:
+    """One item of a bulk call: its key (the index unless keys were given), the single call's
+    outcome and the record it concerns (badge id, award id, ...), or ``failed`` with ``error``."""
+
+    key: Hashable
+    outcome: str
+    record_id: str | int | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class RetryPolicy:
     """How hard to try: attempts per call, backoff bounds (seconds) and the request timeout."""
 
@@ -112,6 +124,46 @@ class ApiHttpHook(HttpHook):
         if self._session is None:
             self._session = self.get_conn()
         return self._session
+
+    def secrets(self) -> Iterable[str]:
+        """Values that must never appear in a log line or an error (tokens, client secrets)."""
+        return ()
+
+    def scrub(self, text: str) -> str:
+        for secret in self.secrets():
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    def run_bulk(
+        self,
+        items: Sequence[Any],
+        work: Callable[[Any], tuple[str, str | int | None]],
+        *,
+        keys: Sequence[Hashable] | None = None,
+        max_workers: int | None = None,
+    ) -> list[BulkOutcome]:
+        """Run ``work`` (returning outcome and record id) per item on at most ``max_workers``
+        threads (default: the pool size); a failure is an outcome, not an abort."""
+        item_keys = list(range(len(items))) if keys is None else list(keys)
+        if len(item_keys) != len(items):
+            raise ValueError(f"{len(item_keys)} keys for {len(items)} items")
+        if not items:
+            return []
+        self.prepare()
+        workers = max(1, min(max_workers or self.pool_size, len(items)))
+
+        def one(key: Hashable, item: Any) -> BulkOutcome:
+            try:
+                outcome, record_id = work(item)
+            except Exception as exc:
+                text = self.scrub(f"{type(exc).__name__}: {exc}")
+                self.log.warning("%s bulk item %r failed: %s", self.hook_name, key, text)
+                return BulkOutcome(key, "failed", None, text)
+            return BulkOutcome(key, outcome, record_id)
+
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=self.hook_name.lower()) as pool:
+            return list(pool.map(one, item_keys, items))
 
     def authorize(self, request_headers: dict[str, str]) -> None:
         """Add per-request credentials (e.g. a bearer token); the default does nothing."""
@@ -219,3 +271,11 @@ class ApiHttpHook(HttpHook):
             seconds,
         )
         self.sleep(seconds)
+
+
+def data_object(body: Any) -> dict[str, Any]:
+    """The ``data`` object of a Credly or Docebo answer, or :class:`MalformedResponseError`."""
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, dict):
+        raise MalformedResponseError("answer without a data object")
+    return data

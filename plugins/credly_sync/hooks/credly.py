@@ -12,8 +12,7 @@ outcome the hook looks the badge up before posting again, and a duplicate 422 is
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,12 +25,14 @@ from credly_sync.hooks.base import (
     ApiError,
     ApiHttpHook,
     AuthenticationError,
+    BulkOutcome,
     MalformedResponseError,
     NotFoundError,
     PermissionDeniedError,
     RetryPolicy,
     UncertainOutcomeError,
     ValidationError,
+    data_object,
 )
 
 DUPLICATE_MARKER = "already has this badge"  # §7: the confirmed part of Credly's duplicate message
@@ -51,20 +52,6 @@ class IssueResult:
     outcome: str
     badge_id: str | None
     badge: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class BulkOutcome:
-    """One item of a bulk call: its key (the index unless keys were given) and what happened.
-
-    ``outcome`` is the single call's outcome (issued, already_issued, revoked, replaced,
-    already_replaced, deleted, already_deleted) or ``failed`` with ``error`` saying why.
-    """
-
-    key: Hashable
-    outcome: str
-    badge_id: str | None = None
-    error: str | None = None
 
 
 class CredlyHook(ApiHttpHook):
@@ -131,7 +118,7 @@ class CredlyHook(ApiHttpHook):
         return HTTPBasicAuth(self._token or "", "")
 
     def error_message(self, response: Any) -> str:
-        return self._scrub(super().error_message(response))
+        return self.scrub(super().error_message(response))
 
     def call(self, method: str, endpoint: str, **kwargs: Any) -> Any:
         """:meth:`ApiHttpHook.call`, with 401/403 turned into errors that say what to fix."""
@@ -161,7 +148,7 @@ class CredlyHook(ApiHttpHook):
         try:
             self.call("GET", self._path("badge_templates"), params={"page": 1})
         except (ApiError, AirflowException) as exc:
-            return False, self._scrub(str(exc))
+            return False, self.scrub(str(exc))
         return True, f"Connected to Credly organization {self.organization_id}"
 
     # --- reads ----------------------------------------------------------------------------
@@ -194,14 +181,14 @@ class CredlyHook(ApiHttpHook):
         return self._walk("events", {}, None)
 
     def get_badge_template(self, template_id: str) -> dict[str, Any]:
-        return self._data(self.call("GET", self._path("badge_templates", template_id)))
+        return data_object(self.call("GET", self._path("badge_templates", template_id)))
 
     def get_badge(self, badge_id: str) -> dict[str, Any]:
-        return self._data(self.call("GET", self._path("badges", badge_id)))
+        return data_object(self.call("GET", self._path("badges", badge_id)))
 
     def get_event(self, event_id: str) -> dict[str, Any]:
         """One event, re-fetched with our own token: how a webhook hint is verified (§9)."""
-        return self._data(self.call("GET", self._path("events", event_id)))
+        return data_object(self.call("GET", self._path("events", event_id)))
 
     def find_badge(
         self,
@@ -237,7 +224,7 @@ class CredlyHook(ApiHttpHook):
         endpoint = self._path("badges")
         for attempt in range(1, self.retry.max_attempts + 1):
             try:
-                badge = self._data(self.call("POST", endpoint, json_body=dict(body), idempotent=False))
+                badge = data_object(self.call("POST", endpoint, json_body=dict(body), idempotent=False))
                 return IssueResult("issued", badge["id"], badge)
             except UncertainOutcomeError as exc:
                 existing = self.find_badge(template_id, email, earner)
@@ -275,7 +262,7 @@ class CredlyHook(ApiHttpHook):
         """Revoke (§5.5); PUT is retried, and an already revoked badge counts as done."""
         body = {"reason": reason, "suppress_revoke_notification_email": suppress_notification}
         try:
-            return self._data(self.call("PUT", self._path("badges", badge_id, "revoke"), json_body=body))
+            return data_object(self.call("PUT", self._path("badges", badge_id, "revoke"), json_body=body))
         except ValidationError:
             badge = self.get_badge(badge_id)
             if badge.get("state") == "revoked":
@@ -288,7 +275,7 @@ class CredlyHook(ApiHttpHook):
         endpoint = self._path("badges", badge_id, "replace")
         for attempt in range(1, self.retry.max_attempts + 1):
             try:
-                badge = self._data(self.call("POST", endpoint, json_body=dict(body), idempotent=False))
+                badge = data_object(self.call("POST", endpoint, json_body=dict(body), idempotent=False))
                 return IssueResult("replaced", badge["id"], badge)
             except (UncertainOutcomeError, ValidationError) as exc:
                 replacement = self.get_badge(badge_id).get("replacement_badge_id")
@@ -323,7 +310,7 @@ class CredlyHook(ApiHttpHook):
             result = self.issue_badge(body)
             return result.outcome, result.badge_id
 
-        return self._bulk(bodies, keys, max_workers, issue)
+        return self.run_bulk(bodies, issue, keys=keys, max_workers=max_workers)
 
     def revoke_badges(
         self,
@@ -337,7 +324,7 @@ class CredlyHook(ApiHttpHook):
         def revoke(item: tuple[str, str]) -> tuple[str, str | None]:
             return "revoked", self.revoke_badge(*item)["id"]
 
-        return self._bulk(revocations, keys, max_workers, revoke)
+        return self.run_bulk(revocations, revoke, keys=keys, max_workers=max_workers)
 
     def replace_badges(
         self,
@@ -352,7 +339,7 @@ class CredlyHook(ApiHttpHook):
             result = self.replace_badge(*item)
             return result.outcome, result.badge_id
 
-        return self._bulk(replacements, keys, max_workers, replace)
+        return self.run_bulk(replacements, replace, keys=keys, max_workers=max_workers)
 
     def delete_badges(
         self,
@@ -364,7 +351,7 @@ class CredlyHook(ApiHttpHook):
         def delete(badge_id: str) -> tuple[str, str | None]:
             return ("deleted" if self.delete_badge(badge_id) else "already_deleted"), badge_id
 
-        return self._bulk(badge_ids, keys, max_workers, delete)
+        return self.run_bulk(badge_ids, delete, keys=keys, max_workers=max_workers)
 
     # --- internals ------------------------------------------------------------------------
 
@@ -413,41 +400,8 @@ class CredlyHook(ApiHttpHook):
         path = parts.path[len(base_path) :] if base_path and parts.path.startswith(base_path) else parts.path
         return path.lstrip("/"), {**params, **dict(parse_qsl(parts.query))}
 
-    def _data(self, body: Any) -> dict[str, Any]:
-        data = body.get("data") if isinstance(body, dict) else None
-        if not isinstance(data, dict):
-            raise MalformedResponseError("answer without a data object")
-        return data
-
-    def _bulk(
-        self,
-        items: Sequence[Any],
-        keys: Sequence[Hashable] | None,
-        max_workers: int | None,
-        work: Callable[[Any], tuple[str, str | None]],
-    ) -> list[BulkOutcome]:
-        """Run ``work`` per item with bounded concurrency; a failure is an outcome, not an abort."""
-        item_keys = list(range(len(items))) if keys is None else list(keys)
-        if len(item_keys) != len(items):
-            raise ValueError(f"{len(item_keys)} keys for {len(items)} items")
-        if not items:
-            return []
-        self.prepare()
-        workers = max(1, min(max_workers or self.pool_size, len(items)))
-
-        def one(key: Hashable, item: Any) -> BulkOutcome:
-            try:
-                outcome, badge_id = work(item)
-            except Exception as exc:
-                self.log.warning("Credly bulk item %r failed: %s", key, self._scrub(str(exc)))
-                return BulkOutcome(key, "failed", None, self._scrub(f"{type(exc).__name__}: {exc}"))
-            return BulkOutcome(key, outcome, badge_id)
-
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="credly") as pool:
-            return list(pool.map(one, item_keys, items))
-
-    def _scrub(self, text: str) -> str:
-        return text.replace(self._token, "***") if self._token else text
+    def secrets(self) -> tuple[str, ...]:
+        return (self._token,) if self._token else ()
 
 
 def _filter_param(filters: Mapping[str, Any]) -> str | None:

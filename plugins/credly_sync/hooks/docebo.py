@@ -19,7 +19,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -31,10 +30,12 @@ from credly_sync.hooks.base import (
     ApiError,
     ApiHttpHook,
     AuthenticationError,
+    BulkOutcome,
     MalformedResponseError,
     NotFoundError,
     RetryPolicy,
     UncertainOutcomeError,
+    data_object,
 )
 
 TOKEN_PATH = "oauth2/token"
@@ -71,17 +72,6 @@ class WriteResult:
     outcome: str
     record_id: int | None
     record: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class BulkOutcome:
-    """One item of a bulk call: its key (the index unless keys were given), the single call's
-    outcome, or ``failed`` with ``error`` saying why."""
-
-    key: Hashable
-    outcome: str
-    record_id: int | None = None
-    error: str | None = None
 
 
 @dataclass
@@ -184,7 +174,7 @@ class DoceboHook(ApiHttpHook):
             if exc.status in (400, 401, 403):
                 raise TokenRequestError(
                     f"Docebo refused the OAuth2 credentials of connection '{self.docebo_conn_id}' "
-                    f"({self._scrub(exc.reason)}). Check the client id (login) and secret (password), "
+                    f"({self.scrub(exc.reason)}). Check the client id (login) and secret (password), "
                     "and that the OAuth2 app is active and allows client credentials.",
                     status=exc.status,
                     method="POST",
@@ -232,14 +222,14 @@ class DoceboHook(ApiHttpHook):
             ) from None
 
     def error_message(self, response: Any) -> str:
-        return self._scrub(super().error_message(response))
+        return self.scrub(super().error_message(response))
 
     def test_connection(self) -> tuple[bool, str]:
         """Airflow's "Test" button: get a token and read one page of courses."""
         try:
             self.call("GET", "learn/v1/courses", params={"page": 1, "page_size": 1})
         except (ApiError, AirflowException) as exc:
-            return False, self._scrub(str(exc))
+            return False, self.scrub(str(exc))
         return True, "Connected to Docebo"
 
     # --- reads ------------------------------------------------------------------------------
@@ -256,13 +246,13 @@ class DoceboHook(ApiHttpHook):
 
     def get_user(self, user_id: int) -> dict[str, Any]:
         """``user_data`` of one user (email, first_name, last_name, username)."""
-        return self._data(self.call("GET", f"manage/v1/user/{user_id}"))["user_data"]
+        return data_object(self.call("GET", f"manage/v1/user/{user_id}"))["user_data"]
 
     def iter_courses(self) -> Iterator[dict[str, Any]]:
         return self._walk("learn/v1/courses", {})
 
     def get_course(self, course_id: int) -> dict[str, Any]:
-        return self._data(self.call("GET", f"learn/v1/courses/{course_id}"))
+        return data_object(self.call("GET", f"learn/v1/courses/{course_id}"))
 
     def iter_enrollments(
         self,
@@ -303,7 +293,7 @@ class DoceboHook(ApiHttpHook):
 
     def get_learning_plan_courses(self, learning_plan_id: int) -> list[dict[str, Any]]:
         """The plan's courses (``id_course``, ``code``, ``name``) from the legacy LP read."""
-        return list(self._data(self.call("GET", f"learn/v1/lp/{learning_plan_id}")).get("courses") or [])
+        return list(data_object(self.call("GET", f"learn/v1/lp/{learning_plan_id}")).get("courses") or [])
 
     def iter_learning_plan_enrollments(
         self,
@@ -427,7 +417,7 @@ class DoceboHook(ApiHttpHook):
             "external_link": external_link,
         }
         body = {key: value for key, value in changes.items() if value is not None}
-        return self._data(self.call("PUT", shapes.award_path(award_id), json_body=body))
+        return data_object(self.call("PUT", shapes.award_path(award_id), json_body=body))
 
     def revoke_certification_award(self, award_id: int) -> bool:
         """Revoke (DELETE, retried); False when no such award exists."""
@@ -470,7 +460,7 @@ class DoceboHook(ApiHttpHook):
     def update_external_training(self, training_id: int, changes: Mapping[str, Any]) -> dict[str, Any]:
         """PUT the given fields (names as in :func:`docebo_unconfirmed.external_training_body`)."""
         body = {key: _day_text(value) if isinstance(value, date) else value for key, value in changes.items()}
-        return self._data(self.call("PUT", shapes.external_training_path(training_id), json_body=body))
+        return data_object(self.call("PUT", shapes.external_training_path(training_id), json_body=body))
 
     def delete_external_training(self, training_id: int) -> bool:
         """Delete; False when it was already gone (e.g. a retried DELETE)."""
@@ -553,7 +543,7 @@ class DoceboHook(ApiHttpHook):
             result = self.award_certification(**item)
             return result.outcome, result.record_id
 
-        return self._bulk(awards, keys, max_workers, award)
+        return self.run_bulk(awards, award, keys=keys, max_workers=max_workers)
 
     def update_certification_awards(
         self,
@@ -567,7 +557,7 @@ class DoceboHook(ApiHttpHook):
         def update(item: Mapping[str, Any]) -> tuple[str, int | None]:
             return "updated", int(self.update_certification_award(**item)["award_id"])
 
-        return self._bulk(updates, keys, max_workers, update)
+        return self.run_bulk(updates, update, keys=keys, max_workers=max_workers)
 
     def revoke_certification_awards(
         self,
@@ -579,7 +569,7 @@ class DoceboHook(ApiHttpHook):
         def revoke(award_id: int) -> tuple[str, int | None]:
             return ("revoked" if self.revoke_certification_award(award_id) else "not_found"), award_id
 
-        return self._bulk(award_ids, keys, max_workers, revoke)
+        return self.run_bulk(award_ids, revoke, keys=keys, max_workers=max_workers)
 
     def create_external_trainings(
         self,
@@ -594,7 +584,7 @@ class DoceboHook(ApiHttpHook):
             result = self.create_external_training(**item)
             return result.outcome, result.record_id
 
-        return self._bulk(trainings, keys, max_workers, create)
+        return self.run_bulk(trainings, create, keys=keys, max_workers=max_workers)
 
     def update_external_trainings(
         self,
@@ -609,7 +599,7 @@ class DoceboHook(ApiHttpHook):
             self.update_external_training(*item)
             return "updated", item[0]
 
-        return self._bulk(updates, keys, max_workers, update)
+        return self.run_bulk(updates, update, keys=keys, max_workers=max_workers)
 
     def delete_external_trainings(
         self,
@@ -623,7 +613,7 @@ class DoceboHook(ApiHttpHook):
                 "deleted" if self.delete_external_training(training_id) else "already_deleted"
             ), training_id
 
-        return self._bulk(training_ids, keys, max_workers, delete)
+        return self.run_bulk(training_ids, delete, keys=keys, max_workers=max_workers)
 
     # --- internals ----------------------------------------------------------------------------
 
@@ -662,7 +652,7 @@ class DoceboHook(ApiHttpHook):
         duplicate refusal return what is there."""
         for attempt in range(1, self.retry.max_attempts + 1):
             try:
-                record = self._data(self.call("POST", endpoint, json_body=body, idempotent=False))
+                record = data_object(self.call("POST", endpoint, json_body=body, idempotent=False))
                 return WriteResult(created, _int(record.get(id_key)), record)
             except UncertainOutcomeError as exc:
                 # wait first: a request the server is still working on may yet take effect
@@ -696,44 +686,8 @@ class DoceboHook(ApiHttpHook):
             f"course field {field_id} not found", status=404, method="GET", endpoint=shapes.COURSE_FIELDS_PATH
         )
 
-    def _data(self, body: Any) -> dict[str, Any]:
-        data = body.get("data") if isinstance(body, dict) else None
-        if not isinstance(data, dict):
-            raise MalformedResponseError("answer without a data object")
-        return data
-
-    def _bulk(
-        self,
-        items: Sequence[Any],
-        keys: Sequence[Hashable] | None,
-        max_workers: int | None,
-        work: Callable[[Any], tuple[str, int | None]],
-    ) -> list[BulkOutcome]:
-        """Run ``work`` per item with bounded concurrency; a failure is an outcome, not an abort."""
-        item_keys = list(range(len(items))) if keys is None else list(keys)
-        if len(item_keys) != len(items):
-            raise ValueError(f"{len(item_keys)} keys for {len(items)} items")
-        if not items:
-            return []
-        self.prepare()
-        workers = max(1, min(max_workers or self.pool_size, len(items)))
-
-        def one(key: Hashable, item: Any) -> BulkOutcome:
-            try:
-                outcome, record_id = work(item)
-            except Exception as exc:
-                text = self._scrub(f"{type(exc).__name__}: {exc}")
-                self.log.warning("Docebo bulk item %r failed: %s", key, text)
-                return BulkOutcome(key, "failed", None, text)
-            return BulkOutcome(key, outcome, record_id)
-
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="docebo") as pool:
-            return list(pool.map(one, item_keys, items))
-
-    def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+    def secrets(self) -> set[str]:
+        return self._secrets
 
 
 def _dropdown(item: dict[str, Any]) -> DropdownField:
