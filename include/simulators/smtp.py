@@ -41,10 +41,12 @@ class MailSink:
         return "250 Message accepted for delivery"
 
 
-def start_sink(port: int = 0, maildir: Path | None = None) -> tuple[Controller, MailSink]:
-    """Start a sink on 127.0.0.1; ``controller.port`` tells where (stop with ``controller.stop()``)."""
+def start_sink(
+    port: int = 0, maildir: Path | None = None, host: str = "127.0.0.1"
+) -> tuple[Controller, MailSink]:
+    """Start a sink; ``controller.port`` tells where (stop with ``controller.stop()``)."""
     sink = MailSink(maildir)
-    controller = Controller(sink, hostname="127.0.0.1", port=port or free_port())
+    controller = Controller(sink, hostname=host, port=port or free_port())
     controller.start()
     return controller, sink
 
@@ -58,11 +60,12 @@ def free_port() -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m include.simulators.smtp")
+    parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8825)
     parser.add_argument("--maildir", type=Path, required=True)
     args = parser.parse_args()
-    controller, _ = start_sink(args.port, args.maildir)
-    print(f"SMTP sink on 127.0.0.1:{controller.port}, mail stored in {args.maildir}", flush=True)
+    controller, _ = start_sink(args.port, args.maildir, args.host)
+    print(f"SMTP sink on {args.host}:{controller.port}, mail stored in {args.maildir}", flush=True)
     try:
         while True:
             time.sleep(3600)
