@@ -8,6 +8,7 @@ import pytest
 from airflow.sdk import DagRunState
 from sqlalchemy import Engine, select
 
+from credly_sync.assets import BADGE_TEMPLATES_TABLE
 from credly_sync.warehouse.schema import (
     credly_badge_templates,
     credly_integration_mappings,
@@ -36,6 +37,20 @@ def add_mappings(engine: Engine, *rows: dict[str, Any]) -> None:
     with engine.begin() as connection:
         for row in rows:
             connection.execute(credly_integration_mappings.insert().values(**row))
+
+
+def asset_events_of(run: Any) -> int:
+    """Asset events the run emitted for the template table."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        query = (
+            select(AssetEvent)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetModel.uri == BADGE_TEMPLATES_TABLE.uri, AssetEvent.source_run_id == run.run_id)
+        )
+        return len(session.scalars(query).all())
 
 
 def journal_rows(engine: Engine) -> list[tuple[str, str, int]]:
@@ -71,6 +86,7 @@ def test_templates_follow_credly_through_rename_archive_unarchive_and_delete(dag
 
     first = run_dag(dagbag, DAG_ID)
     assert first.state == DagRunState.SUCCESS
+    assert asset_events_of(first) == 1, "the table Asset is updated, which schedules credly_lms_dropdown"
     assert table(warehouse) == {
         cloud.id: ("Cloud Basics", True),
         data.id: ("Data Literacy", True),
