@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,17 @@ def install_control(app: FastAPI, control: SimulatorControl, error_body: ErrorBo
         control.faults = FaultPlan()
 
     app.include_router(router)
+
+
+def simulator_app(title: str, on_shutdown: Callable[[], None]) -> FastAPI:
+    """A FastAPI app that calls ``on_shutdown`` (e.g. closing the webhook sender) when it stops."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        on_shutdown()
+
+    return FastAPI(title=title, lifespan=lifespan)
 
 
 class ThreadedServer:

@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Response
 
+from include.simulators.common.webhooks import webhook_admin_router
 from include.simulators.credly.generator import generate_world
 from include.simulators.credly.records import ApiRefusal
 from include.simulators.credly.state import CredlyState
@@ -75,21 +76,7 @@ def admin_router(state: CredlyState, webhooks: WebhookSender) -> APIRouter:
         state.restore(body)
         return {"templates": len(state.templates), "badges": len(state.badges), "events": len(state.events)}
 
-    @router.get("/webhook")
-    def get_webhook() -> dict[str, Any]:
-        return vars(webhooks.config)
-
-    @router.put("/webhook")
-    def set_webhook(body: dict[str, Any] = Body(...)) -> dict[str, Any]:
-        """``{"url": ..., "retry_base": s, "retry_factor": x, "max_attempts": n, "timeout": s}``."""
-        try:
-            return vars(webhooks.configure(**body))
-        except ValueError as exc:
-            raise ApiRefusal(422, str(exc)) from None
-
-    @router.get("/webhook/deliveries")
-    def deliveries() -> list[dict[str, Any]]:
-        return webhooks.attempts_as_dicts()
+    router.include_router(webhook_admin_router(webhooks, lambda message: ApiRefusal(422, message)))
 
     @router.get("/organization")
     def organization() -> dict[str, Any]:

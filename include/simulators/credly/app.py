@@ -6,10 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-import threading
-import time
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +14,9 @@ from fastapi import APIRouter, Body, Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from include.simulators.common.server import SimulatorControl, install_control
+from include.simulators.common.inflight import InflightCounter, count_inflight
+from include.simulators.common.server import SimulatorControl, install_control, simulator_app
 from include.simulators.credly.admin import admin_router
 from include.simulators.credly.query import parse_filter
 from include.simulators.credly.records import ApiRefusal, event_json, slim_badge_json
@@ -44,34 +41,6 @@ def error_body(status: int) -> dict[str, Any]:
     return {"data": {"message": STATUS_MESSAGES.get(status, "Internal server error")}}
 
 
-class InflightCounter:
-    """ASGI middleware counting API requests still being handled (slow faults included)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.count = 0
-        self._lock = threading.Lock()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/_admin"):
-            await self.app(scope, receive, send)
-            return
-        with self._lock:
-            self.count += 1
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            with self._lock:
-                self.count -= 1
-
-    def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Wait until no API request is in progress; False if ``timeout`` passed first."""
-        deadline = time.monotonic() + timeout
-        while self.count and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return self.count == 0
-
-
 @dataclass
 class CredlySimulator:
     """Everything a test or the CLI steers: the world, faults and calls, webhooks, the app."""
@@ -91,20 +60,12 @@ def build_simulator(
     webhooks = WebhookSender(organization_id, webhook)
     state.listeners.append(webhooks.notify)
     control = SimulatorControl()
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        webhooks.close()
-
-    app = FastAPI(title="Credly API simulator", lifespan=lifespan)
+    app = simulator_app("Credly API simulator", on_shutdown=webhooks.close)
     _install_error_handlers(app)
     app.include_router(api_router(state))
     app.include_router(admin_router(state, webhooks))
     install_control(app, control, error_body)
-    app.add_middleware(InflightCounter)  # outermost: counts requests held by slow faults too
-    app.middleware_stack = app.build_middleware_stack()
-    inflight = _find_middleware(app.middleware_stack, InflightCounter)
+    inflight = count_inflight(app)  # outermost: counts requests held by slow faults too
     return CredlySimulator(state, control, webhooks, inflight, app)
 
 
@@ -298,9 +259,3 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
         return respond(exc.status_code, str(exc.detail))
-
-
-def _find_middleware(app: Any, kind: type) -> Any:
-    while not isinstance(app, kind):
-        app = app.app
-    return app

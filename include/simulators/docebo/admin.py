@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Response
 
+from include.simulators.common.webhooks import webhook_admin_router
 from include.simulators.docebo import checks
 from include.simulators.docebo.generator import generate_world
 from include.simulators.docebo.records import ApiRefusal
@@ -50,21 +51,7 @@ def admin_router(state: DoceboState, webhooks: WebhookSender) -> APIRouter:
             raise ApiRefusal(400, f"snapshot: not a Docebo simulator snapshot ({exc})", "snapshot") from None
         return state.world.counts()
 
-    @router.get("/webhook")
-    def get_webhook() -> dict[str, Any]:
-        return vars(webhooks.config)
-
-    @router.put("/webhook")
-    def set_webhook(body: dict[str, Any] = Body(...)) -> dict[str, Any]:
-        """``{"url", "grouped", "webhook_id", "retry_base", "retry_factor", "max_attempts", "timeout"}``."""
-        try:
-            return vars(webhooks.configure(**body))
-        except ValueError as exc:
-            raise ApiRefusal(400, str(exc)) from None
-
-    @router.get("/webhook/deliveries")
-    def deliveries() -> list[dict[str, Any]]:
-        return webhooks.attempts_as_dicts()
+    router.include_router(webhook_admin_router(webhooks, lambda message: ApiRefusal(400, message)))
 
     @router.put("/tokens")
     def set_token_lifetime(body: dict[str, Any] = Body(...)) -> dict[str, float]:

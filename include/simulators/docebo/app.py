@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +11,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from include.simulators.common.server import SimulatorControl, install_control
+from include.simulators.common.inflight import InflightCounter, count_inflight
+from include.simulators.common.server import SimulatorControl, install_control, simulator_app
 from include.simulators.docebo.admin import admin_router
 from include.simulators.docebo.records import ApiRefusal
 from include.simulators.docebo.routes import api_router
@@ -52,13 +49,7 @@ def build_simulator(
     webhooks = WebhookSender(domain, webhook)
     state.listeners.append(webhooks.notify)
     control = SimulatorControl()
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        webhooks.close()
-
-    app = FastAPI(title="Docebo Learn API simulator", lifespan=lifespan)
+    app = simulator_app("Docebo Learn API simulator", on_shutdown=webhooks.close)
     _install_error_handlers(app)
 
     @app.post("/oauth2/token")
@@ -70,46 +61,8 @@ def build_simulator(
     app.include_router(admin_router(state, webhooks))
     install_control(app, control, error_body)
     app.add_middleware(ApiVersionHeader)
-    inflight = InflightCounter()
-    app.add_middleware(InflightMiddleware, counter=inflight)  # outermost: sees requests held by slow faults
+    inflight = count_inflight(app)  # outermost: sees requests held by slow faults
     return DoceboSimulator(state, control, webhooks, inflight, app)
-
-
-class InflightCounter:
-    """How many API requests are being handled; tests wait for zero before looking or resetting."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self._lock = threading.Lock()
-
-    def add(self, delta: int) -> None:
-        with self._lock:
-            self.count += delta
-
-    def wait_idle(self, timeout: float = 10.0) -> bool:
-        """False if requests were still in progress after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while self.count and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return self.count == 0
-
-
-class InflightMiddleware:
-    """Counts API requests (not ``/_admin``) from arrival until their handling ends."""
-
-    def __init__(self, app: ASGIApp, counter: InflightCounter) -> None:
-        self.app = app
-        self.counter = counter
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/_admin"):
-            await self.app(scope, receive, send)
-            return
-        self.counter.add(1)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.counter.add(-1)
 
 
 class ApiVersionHeader:
