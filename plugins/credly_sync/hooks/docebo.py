@@ -409,14 +409,18 @@ class DoceboHook(ApiHttpHook):
         issued_on: DateLike | None = None,
         expires_on: DateLike | None = None,
         external_link: str | None = None,
+        clear_expiry: bool = False,
     ) -> dict[str, Any]:
-        """Change an award's dates or link (PUT, retried); only the given values are sent."""
+        """Change an award's dates or link (PUT, retried); only the given values are sent, and
+        ``clear_expiry`` sends ``expires_on: null`` (the award no longer expires)."""
         changes = {
             "issued_on": _day_text(issued_on),
             "expires_on": _day_text(expires_on),
             "external_link": external_link,
         }
         body = {key: value for key, value in changes.items() if value is not None}
+        if clear_expiry and expires_on is None:
+            body["expires_on"] = None
         return data_object(self.call("PUT", shapes.award_path(award_id), json_body=body))
 
     def revoke_certification_award(self, award_id: int) -> bool:

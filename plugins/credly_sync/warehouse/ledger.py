@@ -24,10 +24,13 @@ LEDGER_DETAIL_COLUMNS = (
 )
 
 
-def read_ledger(engine: Engine) -> pd.DataFrame:
-    """The ledger's live rows (not revoked or replaced)."""
+def read_ledger(engine: Engine, *, live_only: bool = True) -> pd.DataFrame:
+    """The ledger's live rows (not revoked or replaced); every row with ``live_only=False``
+    (the Credly -> LMS direction skips every badge this package ever issued)."""
     ledger = issued_badge_ledger
-    query = select(*[ledger.c[c] for c in LEDGER_DETAIL_COLUMNS]).where(ledger.c.state == "issued")
+    query = select(*[ledger.c[c] for c in LEDGER_DETAIL_COLUMNS])
+    if live_only:
+        query = query.where(ledger.c.state == "issued")
     with engine.connect() as connection:
         return frame(connection.execute(query).mappings(), LEDGER_DETAIL_COLUMNS)
 

@@ -1,0 +1,76 @@
+"""
+### Credly -> LMS: external training and certification awards from Credly badges
+
+The Docebo Connect *Credly to Docebo synchronization recipes* as one DAG. For every active row
+of **Credly Integration Mappings**, the badges issued from its template in Credly reach the
+learner's Docebo profile:
+
+- *Import As External Training* true: a badge issued becomes an external training record
+  (course name = the template, institute = EXTERNAL_TRAINING_INSTITUTE_NAME, date and expiry of
+  the badge, link = the badge's URL). A badge replaced by one of the same template updates that
+  record; a badge revoked, rejected or replaced by another template deletes it.
+- *Certification code* set: a badge issued awards that certification with Credly's issue and
+  expiry dates; a replacement updates the award; a revocation revokes it. An award already held
+  is updated, never awarded twice.
+
+The learner is found by the badge's e-mail; a badge without an LMS user is reported (log and
+XCom summary), never sent. Badges this package issued (`lms_to_credly`: `issuer_earner_id` is
+the LMS user id, or the badge is in the ledger) are skipped. Off when CREDLY_INTEGRATION_MASTER
+is the LMS (`DOCEBO`).
+
+**Schedule:** hourly; each run reads the badges changed (`updated_at`) in its data interval,
+plus every badge of the mapped templates held by the same learners.
+
+**Params**
+- `full_reconcile` (default false): read every badge of the mapped templates and compare it
+  with the LMS. Run it after the first setup (the batch sync) and, say, weekly.
+- `dry_run` (default false): plan and report in the log and the XCom summary, write nothing.
+
+**What a run does**
+1. `plan_credly_to_lms` pages through the badges, the LMS users (once), and the external training
+   and certification awards of the learners involved, then journals the operations (keys name
+   the badge and the target values, so nothing applied is planned again).
+2. `apply_external_training` and `apply_certification_awards` send them with bounded
+   concurrency and retries. A retried create or award looks first, so no duplicate appears
+   after a timeout or a killed run. Failures keep their reason in the journal
+   (`python -m credly_sync status`), are retried by the next run, and fail the task.
+
+A rerun with nothing new writes nothing.
+
+**Backfill** (the scheduler must be running; PostgreSQL recommended):
+`airflow backfill create --dag-id credly_to_lms --from-date 2026-01-01 --to-date 2026-01-31`.
+Each backfill run covers its own hour. To catch up in one run instead, trigger the DAG with
+`{"full_reconcile": true}`.
+
+**Reads:** integration settings, mappings, the issued-badge ledger.
+**Connections:** `credly_default`, `docebo_default`, `credly_sync_warehouse`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import DAG, CronDataIntervalTimetable
+
+from credly_sync.operators.credly_to_lms import (
+    ApplyCertificationAwardsOperator,
+    ApplyExternalTrainingOperator,
+    PlanCredlyToLmsOperator,
+)
+from credly_sync.runs import SYNC_PARAMS
+
+with DAG(
+    dag_id="credly_to_lms",
+    schedule=CronDataIntervalTimetable("@hourly", timezone="UTC"),
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    params=SYNC_PARAMS,
+    doc_md=__doc__,
+    default_args={"owner": "credly-sync", "retries": 2, "retry_delay": timedelta(minutes=2)},
+    tags=["credly-sync", "credly", "docebo", "external-training", "certifications"],
+):
+    PlanCredlyToLmsOperator(task_id="plan_credly_to_lms") >> [
+        ApplyExternalTrainingOperator(task_id="apply_external_training"),
+        ApplyCertificationAwardsOperator(task_id="apply_certification_awards"),
+    ]

@@ -1,0 +1,321 @@
+"""Credly badges -> planned LMS external training and certification awards, and their apply steps."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pandas as pd
+from airflow.sdk import BaseOperator, Context
+from sqlalchemy import Engine
+
+from credly_sync.extract import credly_to_lms as extract
+from credly_sync.hooks import docebo_unconfirmed as shapes
+from credly_sync.hooks.base import NotFoundError
+from credly_sync.hooks.credly import CredlyHook
+from credly_sync.hooks.docebo import DoceboHook
+from credly_sync.operators.apply import ApplyJournalOperator, OperationSkipped
+from credly_sync.planning.credly_to_lms import (
+    CERTIFICATION_AWARD,
+    CERTIFICATION_REVOKE,
+    CERTIFICATION_UPDATE,
+    EXTERNAL_TRAINING_CREATE,
+    EXTERNAL_TRAINING_DELETE,
+    EXTERNAL_TRAINING_UPDATE,
+    KINDS,
+    MAPPING_COLUMNS,
+    CredlyToLmsPlan,
+    ImportPolicy,
+    plan_credly_to_lms,
+)
+from credly_sync.planning.frames import frame
+from credly_sync.runs import CREDLY_TO_LMS, SyncWindow, is_dry_run, require_direction, sync_window
+from credly_sync.settings import load_settings
+from credly_sync.warehouse.engine import WAREHOUSE_CONN_ID, warehouse_engine
+from credly_sync.warehouse.journal import JournalEntry, mark_skipped, open_operations, record_operations
+from credly_sync.warehouse.ledger import read_ledger
+from credly_sync.warehouse.mappings import active_mappings
+
+REPORTED = 50  # unmatched badges and planned keys listed in the log and the summary
+AWARD_SOURCE = "Credly"
+EXTERNAL_TRAINING_KINDS = (EXTERNAL_TRAINING_CREATE, EXTERNAL_TRAINING_UPDATE, EXTERNAL_TRAINING_DELETE)
+CERTIFICATION_KINDS = (CERTIFICATION_AWARD, CERTIFICATION_UPDATE, CERTIFICATION_REVOKE)
+
+
+class PlanCredlyToLmsOperator(BaseOperator):
+    """Read the run's Credly badges of the actively mapped templates and what the LMS holds for
+    their earners, plan external training and certification changes, and journal them.
+
+    Open operations of an earlier run that this plan no longer wants (the badge changed since,
+    or the LMS already holds the result) are closed as skipped, so a stale create or award is
+    never sent. Returns a summary (counts per kind, badges reported instead of sent, the window);
+    with the ``dry_run`` param nothing is journaled and the summary lists the planned keys.
+
+    :param credly_conn_id: the Credly connection.
+    :param docebo_conn_id: the Docebo connection.
+    :param warehouse_conn_id: the warehouse SQL connection.
+    :param credly_page_size: badges per Credly page (``per``; None = Credly's 50).
+    """
+
+    template_fields = ("credly_conn_id", "docebo_conn_id", "warehouse_conn_id")
+
+    def __init__(
+        self,
+        *,
+        credly_conn_id: str = CredlyHook.default_conn_name,
+        docebo_conn_id: str = DoceboHook.default_conn_name,
+        warehouse_conn_id: str = WAREHOUSE_CONN_ID,
+        credly_page_size: int | None = 100,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.credly_conn_id = credly_conn_id
+        self.docebo_conn_id = docebo_conn_id
+        self.warehouse_conn_id = warehouse_conn_id
+        self.credly_page_size = credly_page_size
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        engine = warehouse_engine(self.warehouse_conn_id)
+        settings = load_settings(engine)
+        require_direction(settings, CREDLY_TO_LMS)
+        window = sync_window(context, settings)
+        self.log.info("reading Credly badges: %s", window.describe())
+        inputs, unknown_codes = self._extract(engine, window)
+        plan = plan_credly_to_lms(
+            **inputs,
+            ledger=read_ledger(engine, live_only=False),
+            policy=ImportPolicy(institute_name=settings.external_training_institute_name),
+        )
+        for badge in plan.unmatched_badges[:REPORTED]:
+            self.log.warning(
+                "not sent: badge %s (%s): %s", badge["badge_id"], badge["recipient_email"], badge["reason"]
+            )
+        for code in unknown_codes:
+            self.log.warning("certification code %r is mapped but does not exist in the LMS", code)
+        dry_run = is_dry_run(context)
+        superseded = 0
+        if not dry_run:
+            stale = _stale_operations(engine, plan, inputs["badges"], window)
+            with engine.begin() as connection:
+                for op_key in stale:
+                    mark_skipped(connection, op_key, f"superseded by the plan of {context['run_id']}")
+                record_operations(connection, plan.operations, context["run_id"])
+            superseded = len(stale)
+        summary = {
+            "window": window.describe(),
+            "dry_run": dry_run,
+            "badges": len(inputs["badges"]),
+            "lms_users_matched": len(inputs["lms_users"]),
+            "external_trainings_read": len(inputs["external_trainings"]),
+            "certification_awards_read": len(inputs["certification_awards"]),
+            **plan.summary(),
+            "superseded": superseded,
+            "unknown_certification_codes": unknown_codes,
+            "unmatched_badge_examples": plan.unmatched_badges[:REPORTED],
+            "planned": [op.op_key for op in plan.operations[:REPORTED]] if dry_run else [],
+        }
+        self.log.info("plan: %s", {k: v for k, v in summary.items() if not isinstance(v, list)})
+        return summary
+
+    def _extract(self, engine: Engine, window: SyncWindow) -> tuple[dict[str, pd.DataFrame], list[str]]:
+        """The planner's inputs (but the ledger), and the mapped codes the LMS does not know."""
+        mappings = frame(active_mappings(engine), MAPPING_COLUMNS)
+        credly = CredlyHook(self.credly_conn_id, per_page=self.credly_page_size)
+        docebo = DoceboHook(self.docebo_conn_id)
+        badges = extract.credly_badges(credly, mappings["badge_template_id"].dropna(), window)
+        users = extract.lms_users(docebo, badges["recipient_email"])
+        code = mappings["certification_code"].map(_code)
+        codes = set(code.dropna())
+        ids_by_code = extract.certification_ids(docebo, codes) if codes and not users.empty else {}
+        unknown = sorted(codes - set(ids_by_code)) if not users.empty else []
+        # an unknown code is reported, not planned: the award could not be sent
+        mappings = mappings.assign(certification_code=code.where(~code.isin(unknown), None))
+        imports_training = mappings["import_as_external_training"].fillna(False).astype(bool).any()
+        user_ids = users["lms_user_id"]
+        trainings = extract.external_trainings(docebo, user_ids if imports_training else [])
+        awards = extract.certification_awards(docebo, user_ids, ids_by_code)
+        inputs = {
+            "badges": badges,
+            "mappings": mappings,
+            "lms_users": users,
+            "external_trainings": trainings,
+            "certification_awards": awards,
+        }
+        return inputs, unknown
+
+
+def _code(value: Any) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _stale_operations(
+    engine: Engine, plan: CredlyToLmsPlan, badges: pd.DataFrame, window: SyncWindow
+) -> list[str]:
+    """Open operations of an earlier plan that this plan, which saw their badge, no longer makes.
+    A full reconcile saw every badge; an incremental run only those it read."""
+    planned = {op.op_key for op in plan.operations}
+    seen = set(badges["badge_id"].dropna().astype(str))
+    stale = []
+    for entry in open_operations(engine, KINDS):
+        if entry.op_key in planned:
+            continue
+        about = {str(entry.payload.get(k)) for k in ("credly_badge_id", "previous_credly_badge_id")}
+        if window.full or about & seen:
+            stale.append(entry.op_key)
+    return stale
+
+
+class DoceboApplyOperator(ApplyJournalOperator):
+    """Shared by the Docebo write operators of this direction.
+
+    :param docebo_conn_id: the Docebo connection.
+    """
+
+    template_fields = ("docebo_conn_id", "warehouse_conn_id")
+
+    def __init__(self, *, docebo_conn_id: str = DoceboHook.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.docebo_conn_id = docebo_conn_id
+
+    def get_hook(self) -> DoceboHook:
+        return DoceboHook(self.docebo_conn_id, retry=self.http_retry, pool_size=self.max_workers)
+
+
+class ApplyExternalTrainingOperator(DoceboApplyOperator):
+    """Create, update and delete the journaled external training.
+
+    The badge's URL is the record's link, and the only way to find it again: a create tried
+    before (a killed or failed run) looks for a record with that link first, and the hook looks
+    again after an uncertain POST, so a badge never gets two records.
+    """
+
+    kinds = EXTERNAL_TRAINING_KINDS
+
+    def apply_one(self, hook: DoceboHook, entry: JournalEntry) -> dict[str, Any] | None:
+        payload = entry.payload
+        user_id = int(payload["lms_user_id"])
+        if entry.kind == EXTERNAL_TRAINING_DELETE:
+            training_id = int(payload["external_training_id"])
+            deleted = hook.delete_external_training(training_id)
+            return {
+                "outcome": "deleted" if deleted else "already_deleted",
+                "external_training_id": training_id,
+            }
+        if not payload.get("link"):
+            raise OperationSkipped(
+                f"badge {payload['credly_badge_id']} has no URL: "
+                "its external training could not be found again"
+            )
+        if entry.kind == EXTERNAL_TRAINING_CREATE:
+            if entry.attempts > 0:
+                found = hook.find_external_training(user_id, payload["link"])
+                if found is not None:
+                    return {
+                        "outcome": "already_exists",
+                        "external_training_id": found[shapes.EXTERNAL_TRAINING_ID],
+                    }
+            result = hook.create_external_training(
+                user_id,
+                payload["title"],
+                payload["institute"],
+                payload["date"],
+                payload["expires_at"],
+                badge_url=payload["link"],
+            )
+            return {"outcome": result.outcome, "external_training_id": result.record_id}
+        if entry.kind == EXTERNAL_TRAINING_UPDATE:
+            training_id = int(payload["external_training_id"])
+            body = shapes.external_training_body(
+                user_id,
+                payload["title"],
+                payload["institute"],
+                payload["date"],
+                payload["expires_at"],
+                payload["link"],
+            )
+            body.pop("user_id")  # the record keeps its learner
+            try:
+                hook.update_external_training(training_id, body)
+            except NotFoundError:
+                raise OperationSkipped(
+                    f"external training {training_id} no longer exists; the next run creates it again"
+                ) from None
+            return {"outcome": "updated", "external_training_id": training_id}
+        raise OperationSkipped(f"unknown external training operation {entry.kind}")
+
+
+class ApplyCertificationAwardsOperator(DoceboApplyOperator):
+    """Award, update and revoke the journaled certifications (Docebo's ``id_cert`` is looked up
+    by code once per run).
+
+    Before awarding, a retried operation looks for the award first; an award found (then or
+    through Docebo's duplicate refusal) is updated to the badge's dates instead, as the recipe
+    does when the certification is already present.
+    """
+
+    kinds = CERTIFICATION_KINDS
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        # per run, and not in __init__: operators are copied and serialized, locks are not
+        self._ids_by_code: dict[str, int] | None = None
+        self._ids_lock = threading.Lock()
+        return super().execute(context)
+
+    def apply_one(self, hook: DoceboHook, entry: JournalEntry) -> dict[str, Any] | None:
+        payload = entry.payload
+        if entry.kind == CERTIFICATION_REVOKE:
+            award_id = int(payload["award_id"])
+            revoked = hook.revoke_certification_award(award_id)
+            return {"outcome": "revoked" if revoked else "not_found", "award_id": award_id}
+        issued, expires, link = payload["issued_at"], payload["expires_at"], payload.get("link")
+        if entry.kind == CERTIFICATION_UPDATE:
+            award_id = int(payload["award_id"])
+            try:
+                _update_award(hook, award_id, issued, expires, link)
+            except NotFoundError:
+                raise OperationSkipped(
+                    f"award {award_id} no longer exists; the next run awards again"
+                ) from None
+            return {"outcome": "updated", "award_id": award_id}
+        if entry.kind == CERTIFICATION_AWARD:
+            return self._award(hook, entry)
+        raise OperationSkipped(f"unknown certification operation {entry.kind}")
+
+    def _award(self, hook: DoceboHook, entry: JournalEntry) -> dict[str, Any]:
+        payload = entry.payload
+        user_id = int(payload["lms_user_id"])
+        code = payload["certification_code"]
+        cert_id = self._certification_id(hook, code)
+        issued, expires, link = payload["issued_at"], payload["expires_at"], payload.get("link")
+        held = hook.find_certification_award(user_id, cert_id) if entry.attempts > 0 else None
+        outcome = "already_awarded"
+        if held is None:
+            result = hook.award_certification(
+                user_id, cert_id, issued, expires, source=AWARD_SOURCE, external_link=link
+            )
+            if result.outcome == "awarded" or result.record is None:
+                return {"outcome": result.outcome, "award_id": result.record_id}
+            held = result.record
+        award_id = int(held["award_id"])
+        if (held.get("issued_on"), held.get("expires_on")) != (issued, expires):
+            _update_award(hook, award_id, issued, expires, link)
+            outcome = "updated_existing"
+        return {"outcome": outcome, "award_id": award_id}
+
+    def _certification_id(self, hook: DoceboHook, code: str) -> int:
+        with self._ids_lock:
+            if self._ids_by_code is None:
+                self._ids_by_code = {
+                    str(cert["code"]): int(cert["id_cert"]) for cert in hook.iter_certifications()
+                }
+        if code not in self._ids_by_code:
+            raise ValueError(f"no certification with code {code!r} in the LMS")
+        return self._ids_by_code[code]
+
+
+def _update_award(
+    hook: DoceboHook, award_id: int, issued: str, expires: str | None, link: str | None
+) -> None:
+    hook.update_certification_award(
+        award_id, issued_on=issued, expires_on=expires, external_link=link, clear_expiry=expires is None
+    )
