@@ -71,7 +71,9 @@ SIMULATORS = {
             "--learners",
             "40",
             "--badges",
-            "20",
+            "30",
+            "--earner-id-share",  # a third of the badges were issued outside credly-sync
+            "0.66",
         ],
     ),
     "docebo": (
@@ -97,11 +99,12 @@ SIMULATORS = {
     ),
 }
 
-# (dag id, run conf): templates first, then the dropdown, then the first (full) batch sync.
+# (dag id, run conf): templates first, then the dropdown, then the first (full) batch syncs.
 MAIN_DAGS = (
     ("credly_templates", None),
     ("credly_lms_dropdown", None),
     ("lms_to_credly", {"full_reconcile": True}),
+    ("credly_to_lms", {"full_reconcile": True}),
 )
 # What a course admin does in Docebo's UI after the dropdown exists: pick a course's badge.
 COURSE_BADGES = {101: "Python Foundations Level 1", 102: "Data Engineering Level 1"}
