@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import Engine
 
 from credly_sync.warehouse.journal import (
@@ -9,7 +10,9 @@ from credly_sync.warehouse.journal import (
     mark_applied,
     mark_failed,
     mark_skipped,
+    open_operation_keys,
     open_operations,
+    operations_by_key,
     record_operations,
     start_attempt,
     supersede_open,
@@ -60,3 +63,18 @@ def test_a_fresh_plan_supersedes_open_operations_of_its_kinds(warehouse: Engine)
         mark_applied(connection, "a")
         supersede_open(connection, ["issue"], "superseded by run-2")
     assert open_operations(warehouse, ["issue"]) == []
+
+
+def test_lookups_run_in_chunks_below_the_databases_parameter_limits(
+    warehouse: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("credly_sync.warehouse.journal.LOOKUP_CHUNK", 3)
+    keys = [f"issue:t1:{n:02d}" for n in range(10)]
+    with warehouse.begin() as connection:
+        assert record_operations(connection, ops(*keys[:7]), "run-1") == 7
+        mark_applied(connection, keys[1])
+    with warehouse.begin() as connection:
+        assert record_operations(connection, ops(*keys), "run-2") == 3
+    open_keys = open_operation_keys(warehouse, ["issue"])
+    assert open_keys == [k for k in keys if k != keys[1]]
+    assert [e.op_key for e in operations_by_key(warehouse, list(reversed(keys)))] == list(reversed(keys))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import zlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
@@ -16,15 +16,19 @@ from credly_sync.hooks.base import ApiError, RetryPolicy
 from credly_sync.runs import is_dry_run
 from credly_sync.warehouse.engine import WAREHOUSE_CONN_ID, warehouse_engine
 from credly_sync.warehouse.journal import (
+    OPEN_STATUSES,
     JournalEntry,
     mark_applied,
     mark_failed,
     mark_skipped,
+    open_operation_keys,
     open_operations,
+    operations_by_key,
     start_attempt,
 )
 
 PROGRESS_EVERY = 200
+RECORD_BATCH = 100  # outcomes written per transaction at most (only those already finished)
 
 
 class OperationSkipped(Exception):
@@ -35,8 +39,10 @@ class ApplyJournalOperator(BaseOperator):
     """Apply every open (pending or failed) journal operation of ``kinds`` and record the outcome.
 
     Subclasses give the hook and what one operation does. Calls run on ``max_workers`` threads;
-    outcomes are written from this thread, one short transaction each, so a killed task loses
-    at most the calls in flight, and those are found again by the next run (``attempts > 0``).
+    outcomes are written from this thread in short transactions (the calls that have finished
+    meanwhile, at most ``RECORD_BATCH`` each: one commit per call would make this thread the
+    bottleneck), so a killed task loses at most the calls in flight or just finished, and those
+    are found again by the next run (``attempts > 0``).
     Failures keep their reason in the journal and fail the task once all others are done.
 
     :param warehouse_conn_id: the warehouse SQL connection.
@@ -81,7 +87,7 @@ class ApplyJournalOperator(BaseOperator):
         if is_dry_run(context):
             raise AirflowSkipException("dry run: nothing is written")
         engine = warehouse_engine(self.warehouse_conn_id)
-        entries = [entry for entry in open_operations(engine, self.kinds) if self._in_partition(entry)]
+        entries = self._open_entries(engine)
         self.log.info("%d open operation(s) of kind %s", len(entries), ", ".join(self.kinds))
         outcomes: Counter[str] = Counter()
         failures: list[str] = []
@@ -95,14 +101,25 @@ class ApplyJournalOperator(BaseOperator):
 
             with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
                 futures = {pool.submit(attempt, entry): entry for entry in entries}
-                for done, future in enumerate(as_completed(futures), start=1):
-                    entry = futures[future]
-                    outcome = self._record(engine, entry, future)
-                    outcomes[f"{entry.kind}.{outcome}"] += 1
-                    if outcome == "failed":
-                        failures.append(f"{entry.op_key}: {future.exception()}")
-                    if done % PROGRESS_EVERY == 0:
-                        self.log.info("%d/%d applied so far: %s", done, len(entries), dict(outcomes))
+                pending: set[Future[Any]] = set(futures)
+                done = 0
+                while pending:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    batch = list(finished)
+                    for start in range(0, len(batch), RECORD_BATCH):
+                        chunk = batch[start : start + RECORD_BATCH]
+                        with engine.begin() as connection:
+                            for future in chunk:
+                                entry = futures[future]
+                                outcome = self._record(connection, entry, future)
+                                outcomes[f"{entry.kind}.{outcome}"] += 1
+                                if outcome == "failed":
+                                    failures.append(f"{entry.op_key}: {future.exception()}")
+                    if (done + len(batch)) // PROGRESS_EVERY > done // PROGRESS_EVERY:
+                        self.log.info(
+                            "%d/%d applied so far: %s", done + len(batch), len(entries), dict(outcomes)
+                        )
+                    done += len(batch)
         summary = {"operations": len(entries), "outcomes": dict(sorted(outcomes.items()))}
         self.log.info("apply summary: %s", summary)
         if failures:
@@ -114,23 +131,31 @@ class ApplyJournalOperator(BaseOperator):
             )
         return summary
 
-    def _in_partition(self, entry: JournalEntry) -> bool:
+    def _open_entries(self, engine: Any) -> list[JournalEntry]:
+        """The open operations of this partition, oldest first. A partition picks its keys first
+        and loads only its own payloads: every mapped task reading the whole journal costs
+        seconds each at a batch sync's size."""
+        if self.partition is None:
+            return open_operations(engine, self.kinds)
+        keys = [key for key in open_operation_keys(engine, self.kinds) if self._in_partition(key)]
+        return [entry for entry in operations_by_key(engine, keys) if entry.status in OPEN_STATUSES]
+
+    def _in_partition(self, op_key: str) -> bool:
         if self.partition is None:
             return True
         index, count = self.partition
-        return zlib.crc32(entry.op_key.encode()) % count == index
+        return zlib.crc32(op_key.encode()) % count == index
 
-    def _record(self, engine: Any, entry: JournalEntry, future: Any) -> str:
+    def _record(self, connection: Connection, entry: JournalEntry, future: Future[Any]) -> str:
         error = future.exception()
-        with engine.begin() as connection:
-            if error is None:
-                result = future.result()
-                mark_applied(connection, entry.op_key, result)
-                self.record_effects(connection, entry, result)
-                return "applied"
-            if isinstance(error, OperationSkipped):
-                mark_skipped(connection, entry.op_key, str(error))
-                return "skipped"
-            reason = str(error) if isinstance(error, ApiError) else f"{type(error).__name__}: {error}"
-            mark_failed(connection, entry.op_key, reason)
-            return "failed"
+        if error is None:
+            result = future.result()
+            mark_applied(connection, entry.op_key, result)
+            self.record_effects(connection, entry, result)
+            return "applied"
+        if isinstance(error, OperationSkipped):
+            mark_skipped(connection, entry.op_key, str(error))
+            return "skipped"
+        reason = str(error) if isinstance(error, ApiError) else f"{type(error).__name__}: {error}"
+        mark_failed(connection, entry.op_key, reason)
+        return "failed"

@@ -17,7 +17,7 @@ from credly_sync.planning.lms_to_credly import DESIRED_COLUMNS, ISSUE, IssuePoli
 from credly_sync.runs import LMS_TO_CREDLY, is_dry_run, require_direction, sync_window
 from credly_sync.settings import load_settings
 from credly_sync.warehouse.engine import WAREHOUSE_CONN_ID, warehouse_engine
-from credly_sync.warehouse.journal import open_operations, record_operations
+from credly_sync.warehouse.journal import open_operation_keys, record_operations
 from credly_sync.warehouse.ledger import read_ledger
 from credly_sync.warehouse.mappings import active_mappings
 from credly_sync.warehouse.templates import read_template_table, replace_course_templates
@@ -119,7 +119,7 @@ class PlanLmsToCredlyOperator(BaseOperator):
         return desired, issued, ledger, by_course
 
     def _partitions(self, engine: Engine) -> list[list[int]]:
-        open_issues = len(open_operations(engine, [ISSUE]))
+        open_issues = len(open_operation_keys(engine, [ISSUE]))
         if not open_issues:
             return []
         count = math.ceil(open_issues / self.chunk_size)

@@ -16,6 +16,9 @@ from sqlalchemy import Connection, Engine, select
 from credly_sync.warehouse.schema import operation_journal, utcnow
 
 OPEN_STATUSES = ("pending", "failed")
+# Keys per ``IN (...)`` look-up: PostgreSQL takes at most 65,535 bound parameters per statement
+# (SQLite 32,766 by default), and a batch sync journals hundreds of thousands of operations.
+LOOKUP_CHUNK = 10_000
 
 
 @dataclass(frozen=True)
@@ -44,16 +47,11 @@ def record_operations(connection: Connection, operations: Iterable[Operation], d
     journal = operation_journal
     operations = list(operations)
     keys = [op.op_key for op in operations]
-    existing = (
-        {
-            row.op_key: row.status
-            for row in connection.execute(
-                select(journal.c.op_key, journal.c.status).where(journal.c.op_key.in_(keys))
-            )
-        }
-        if keys
-        else {}
-    )
+    existing: dict[str, str] = {}
+    for start in range(0, len(keys), LOOKUP_CHUNK):
+        chunk = keys[start : start + LOOKUP_CHUNK]
+        query = select(journal.c.op_key, journal.c.status).where(journal.c.op_key.in_(chunk))
+        existing.update({row.op_key: row.status for row in connection.execute(query)})
     new = [op for op in operations if op.op_key not in existing]
     if new:
         connection.execute(
@@ -89,10 +87,37 @@ def open_operations(engine: Engine, kinds: Sequence[str]) -> list[JournalEntry]:
         .order_by(journal.c.created_at, journal.c.op_key)
     )
     with engine.connect() as connection:
-        return [
-            JournalEntry(r.op_key, r.kind, r.target, r.payload, r.status, r.attempts, r.last_error)
-            for r in connection.execute(query)
-        ]
+        return [_entry(r) for r in connection.execute(query)]
+
+
+def open_operation_keys(engine: Engine, kinds: Sequence[str]) -> list[str]:
+    """The keys of :func:`open_operations`, in the same order, without loading any payload."""
+    journal = operation_journal
+    query = (
+        select(journal.c.op_key)
+        .where(journal.c.kind.in_(kinds), journal.c.status.in_(OPEN_STATUSES))
+        .order_by(journal.c.created_at, journal.c.op_key)
+    )
+    with engine.connect() as connection:
+        return list(connection.execute(query).scalars())
+
+
+def operations_by_key(engine: Engine, op_keys: Sequence[str]) -> list[JournalEntry]:
+    """The journal entries of these keys (those that exist), in the order of ``op_keys``."""
+    journal = operation_journal
+    found: dict[str, JournalEntry] = {}
+    with engine.connect() as connection:
+        for start in range(0, len(op_keys), LOOKUP_CHUNK):
+            chunk = list(op_keys[start : start + LOOKUP_CHUNK])
+            for row in connection.execute(select(journal).where(journal.c.op_key.in_(chunk))):
+                found[row.op_key] = _entry(row)
+    return [found[key] for key in op_keys if key in found]
+
+
+def _entry(row: Any) -> JournalEntry:
+    return JournalEntry(
+        row.op_key, row.kind, row.target, row.payload, row.status, row.attempts, row.last_error
+    )
 
 
 def start_attempt(engine: Engine, op_key: str) -> None:
