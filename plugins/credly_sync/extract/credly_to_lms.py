@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
+from credly_sync.extract.progress import logged
 from credly_sync.hooks import docebo_unconfirmed as shapes
 from credly_sync.hooks.credly import CredlyHook
 from credly_sync.hooks.docebo import DoceboHook
@@ -38,7 +39,6 @@ from credly_sync.planning.frames import frame
 from credly_sync.runs import SyncWindow
 
 log = logging.getLogger(__name__)
-PROGRESS_EVERY = 10_000
 TEMPLATE_CHUNK = 50  # template ids per Credly filter (a UUID is 36 characters of URL)
 EMAIL_CHUNK = 50  # e-mails per Credly filter
 USER_CHUNK = 100  # LMS user ids per Docebo list filter
@@ -88,7 +88,7 @@ def lms_users(hook: DoceboHook, emails: Iterable[Any]) -> pd.DataFrame:
         return frame([], LMS_USER_COLUMNS)
     rows = (
         {"lms_user_id": str(user["user_id"]), "email": user.get("email")}
-        for user in _progress(hook.iter_users(), "LMS users")
+        for user in logged(hook.iter_users(), "LMS users")
         if str(user.get("email") or "").strip().lower() in wanted
     )
     return frame(rows, LMS_USER_COLUMNS)
@@ -122,7 +122,7 @@ def external_trainings(hook: DoceboHook, user_ids: Iterable[str]) -> pd.DataFram
             "expires_at": item.get("expiration_date"),
             "link": item.get(shapes.EXTERNAL_TRAINING_BADGE_URL),
         }
-        for item in _progress(
+        for item in logged(
             _by_users(users, lambda chunk: hook.iter_external_training(user_ids=chunk)), "external training"
         )
     )
@@ -147,7 +147,7 @@ def certification_awards(
             "expires_at": award.get("expires_on"),
             "state": award.get("status"),
         }
-        for award in _progress(
+        for award in logged(
             _by_users(
                 users,
                 lambda chunk: hook.iter_certification_awards(user_ids=chunk, certification_ids=cert_ids),
@@ -175,7 +175,7 @@ def _walk_templates(hook: CredlyHook, templates: Sequence[str], **filters: Any) 
 
 
 def _badge_rows(badges: Iterable[dict[str, Any]], what: str) -> Iterator[dict[str, Any]]:
-    for badge in _progress(badges, what):
+    for badge in logged(badges, what):
         template = badge.get("badge_template") or {}
         yield {
             "badge_id": badge["id"],
@@ -208,12 +208,3 @@ def _by_users(
 def _chunks(items: Sequence[T], size: int) -> Iterator[list[T]]:
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
-
-
-def _progress(items: Iterable[dict[str, Any]], what: str) -> Iterator[dict[str, Any]]:
-    count = 0
-    for count, item in enumerate(items, start=1):
-        if count % PROGRESS_EVERY == 0:
-            log.info("read %d %s so far", count, what)
-        yield item
-    log.info("read %d %s", count, what)

@@ -13,12 +13,13 @@ and a badge someone else issued is still caught by Credly's duplicate rule when 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
 import pandas as pd
 
+from credly_sync.extract.progress import logged
 from credly_sync.hooks.credly import CredlyHook
 from credly_sync.hooks.docebo import DoceboHook
 from credly_sync.planning.frames import frame
@@ -26,7 +27,6 @@ from credly_sync.planning.lms_to_credly import DESIRED_COLUMNS, ISSUED_COLUMNS
 from credly_sync.runs import SyncWindow
 
 log = logging.getLogger(__name__)
-PROGRESS_EVERY = 10_000
 LEARNER_COLUMNS = ("lms_user_id", "email", "first_name", "last_name")
 ACHIEVEMENT_COLUMNS = tuple(c for c in DESIRED_COLUMNS if c not in LEARNER_COLUMNS[1:])
 
@@ -65,7 +65,7 @@ def course_achievements(
             "lms_expires_at": None,
             "revoked": False,
         }
-        for e in _progress(
+        for e in logged(
             hook.iter_course_completions(
                 window.start, _last_second(window), course_ids=[int(c) for c in templates_by_course]
             ),
@@ -98,7 +98,7 @@ def learning_plan_achievements(
             "lms_expires_at": None,
             "revoked": False,
         }
-        for e in _progress(enrollments, "learning plan completions")
+        for e in logged(enrollments, "learning plan completions")
     )
     return frame(rows, ACHIEVEMENT_COLUMNS)
 
@@ -114,7 +114,7 @@ def certification_achievements(
     }
     awards = hook.iter_certification_awards(certification_ids=[int(i) for i in certifications])
     rows = []
-    for award in _progress(awards, "certification awards"):
+    for award in logged(awards, "certification awards"):
         changed = pd.Timestamp(award.get("updated_at") or award["issued_on"], tz="UTC")
         if not window.full and not (window.start <= changed < window.end):
             continue
@@ -146,7 +146,7 @@ def learners(hook: DoceboHook, user_ids: Iterable[str]) -> pd.DataFrame:
             "first_name": u.get("first_name"),
             "last_name": u.get("last_name"),
         }
-        for u in _progress(hook.iter_users(), "users")
+        for u in logged(hook.iter_users(), "users")
         if str(u["user_id"]) in wanted
     )
     return frame(rows, LEARNER_COLUMNS)
@@ -194,7 +194,7 @@ def badges_in_credly(hook: CredlyHook, template_ids: Iterable[str]) -> pd.DataFr
             "issued_at": b.get("issued_at"),
             "expires_at": b.get("expires_at"),
         }
-        for b in _progress(hook.iter_badges(badge_template_id=template_ids), "Credly badges")
+        for b in logged(hook.iter_badges(badge_template_id=template_ids), "Credly badges")
     )
     return frame(rows, ISSUED_COLUMNS)
 
@@ -221,12 +221,3 @@ def badges_in_ledger(ledger: pd.DataFrame) -> pd.DataFrame:
 def _last_second(window: SyncWindow) -> Any:
     """Docebo's completion filters are inclusive; the window is ``[start, end)``."""
     return window.end - timedelta(seconds=1)
-
-
-def _progress(items: Iterable[dict[str, Any]], what: str) -> Iterator[dict[str, Any]]:
-    count = 0
-    for count, item in enumerate(items, start=1):
-        if count % PROGRESS_EVERY == 0:
-            log.info("read %d %s so far", count, what)
-        yield item
-    log.info("read %d %s", count, what)
