@@ -179,3 +179,21 @@ def test_a_renewed_certification_replaces_the_badge_with_the_new_expiry() -> Non
 def test_summary_counts_each_kind() -> None:
     result = plan([achievement(), achievement(lms_user_id="9", first_name="")])
     assert result.summary() == {ISSUE: 1, REVOKE: 0, REPLACE: 0, "rejected_learners": 1}
+
+
+def test_a_revoked_award_keeps_a_badge_the_ledger_says_another_object_earned() -> None:
+    revoked = achievement(object_type="certification", object_id="CERT-1", revoked=True)
+    earned_by_course = {
+        "credly_badge_id": "b1",
+        "lms_user_id": "10001",
+        "badge_template_id": "t1",
+        "learning_object_type": "course",
+        "learning_object_id": "42",
+    }
+    assert plan([revoked], [badge()], [earned_by_course]).operations == []
+    earned_by_cert = {
+        **earned_by_course,
+        "learning_object_type": "certification",
+        "learning_object_id": "CERT-1",
+    }
+    assert kinds(plan([revoked], [badge()], [earned_by_cert])) == [(REVOKE, "revoke:b1")]

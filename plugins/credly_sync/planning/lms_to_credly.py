@@ -10,7 +10,8 @@ Rules (Docebo Connect for Credly, 'Docebo to Credly synchronization recipes'):
   ``issuer_earner_id`` the LMS user id, ``expires_at`` the LMS object's expiry, else today +
   CREDLY_DEFAULT_EXPIRATION_DAYS, else none; evidence titled EVIDENCE_TITLE names the flow;
 * revoke (only with SYNC_REVOCATION) when the LMS award or completion was revoked or reset and
-  the held badge is one this package issued (in the ledger, or ``issuer_earner_id`` = LMS id);
+  the held badge is one this package issued (in the ledger, or ``issuer_earner_id`` = LMS id)
+  for that learning object: a badge the ledger says another object earned is kept;
 * replace when an LMS object with an expiry (a certification) was renewed or its expiry changed
   and the held badge, issued by this package, carries another expiry: replacing keeps history;
 * learners without a first or last name or with an invalid e-mail are reported, never sent.
@@ -50,7 +51,13 @@ ISSUED_COLUMNS = (
     "issued_at",
     "expires_at",
 )
-LEDGER_COLUMNS = ("credly_badge_id", "lms_user_id", "badge_template_id")
+LEDGER_COLUMNS = (
+    "credly_badge_id",
+    "lms_user_id",
+    "badge_template_id",
+    "learning_object_type",
+    "learning_object_id",
+)
 HOLDING_STATES = ("pending", "accepted", "rejected")
 ISSUE, REVOKE, REPLACE = "issue", "revoke", "replace"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
@@ -125,7 +132,8 @@ def plan_lms_to_credly(
             operations.append(_replace(row, policy))
     if policy.sync_revocation:
         for row in records(lost.merge(holding, on=["lms_user_id", "badge_template_id"], how="inner")):
-            if row["ours"]:
+            issued_for_this = row["issued_for"] in (None, f"{row['object_type']}:{row['object_id']}")
+            if row["ours"] and issued_for_this:
                 operations.append(_revoke(row, policy))
     return LmsToCredlyPlan(operations=operations, rejected_learners=records(rejected))
 
@@ -147,13 +155,14 @@ def _split_valid_learners(desired: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataF
 def _held_badges(issued: pd.DataFrame, ledger: pd.DataFrame, learners: pd.DataFrame) -> pd.DataFrame:
     """One held badge per (LMS user, template) and whether this package issued it: matched by
     the ledger or ``issuer_earner_id`` (ours), else by e-mail (issued by someone else)."""
-    columns = ["lms_user_id", "badge_template_id", "badge_id", "expires_at", "ours"]
+    columns = ["lms_user_id", "badge_template_id", "badge_id", "expires_at", "ours", "issued_for"]
     held = issued[issued["state"].isin(HOLDING_STATES)]
     if held.empty:
         return frame([], columns)
     by_ledger = held.merge(
         ledger.rename(columns={"credly_badge_id": "badge_id"}), on=["badge_id", "badge_template_id"]
-    ).assign(ours=True)
+    )
+    by_ledger = by_ledger.assign(ours=True, issued_for=_issued_for(by_ledger))
     by_earner_id = held[held["issuer_earner_id"].notna()].assign(
         lms_user_id=lambda df: df["issuer_earner_id"].astype(str), ours=True
     )
@@ -165,6 +174,15 @@ def _held_badges(issued: pd.DataFrame, ledger: pd.DataFrame, learners: pd.DataFr
         .sort_values("ours", ascending=False, kind="stable")
         .drop_duplicates(["lms_user_id", "badge_template_id"])
     )
+
+
+def _issued_for(ledger_rows: pd.DataFrame) -> pd.Series:
+    """``type:id`` of the learning object a ledger badge was issued for (None when unknown)."""
+    known = ledger_rows["learning_object_type"].notna() & ledger_rows["learning_object_id"].notna()
+    labels = (
+        ledger_rows["learning_object_type"].astype(str) + ":" + ledger_rows["learning_object_id"].astype(str)
+    )
+    return labels.where(known, None)
 
 
 def _same_day(a: Any, b: Any) -> bool:

@@ -15,9 +15,7 @@ from credly_sync.planning.lms_to_credly import LEDGER_COLUMNS
 from credly_sync.warehouse.schema import issued_badge_ledger, utcnow
 
 LEDGER_DETAIL_COLUMNS = (
-    *LEDGER_COLUMNS,
-    "learning_object_type",
-    "learning_object_id",
+    *LEDGER_COLUMNS,  # what the planner reads: badge, learner, template, learning object
     "recipient_email",
     "expires_at",
     "created_at",
