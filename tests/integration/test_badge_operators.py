@@ -224,3 +224,24 @@ def test_connections_are_read_on_the_task_thread_only(
     journal_plan(postgres_warehouse, completions(template.id, range(6)), credly_sim)
     summary = IssueBadgesOperator(task_id="issue", http_retry=INSTANT, max_workers=4).execute({"run_id": "r"})
     assert summary["outcomes"] == {"issue.applied": 6}
+
+
+@pytest.mark.usefixtures("credly_connection")
+def test_a_badge_someone_else_issued_is_not_taken_into_the_ledger(
+    credly_sim: CredlySim, postgres_warehouse
+) -> None:
+    template = credly_sim.create_template("Issued elsewhere")
+    journal_plan(postgres_warehouse, completions(template.id, range(2)), credly_sim)
+    person = learner(0)
+    credly_sim.state.issue(
+        {
+            "recipient_email": person.email,
+            "issued_to_first_name": person.first_name,
+            "issued_to_last_name": person.last_name,
+            "badge_template_id": template.id,
+            "issued_at": "2026-04-01 10:00:00 +0000",
+        }
+    )  # issued by another system after the plan: Credly answers "already has this badge"
+    summary = IssueBadgesOperator(task_id="issue", http_retry=INSTANT).execute({"run_id": "r"})
+    assert summary["outcomes"] == {"issue.applied": 2}
+    assert list(read_ledger(postgres_warehouse)["lms_user_id"]) == [str(learner(1).user_id)]

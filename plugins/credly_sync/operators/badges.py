@@ -32,7 +32,9 @@ class CredlyBadgeOperator(ApplyJournalOperator):
 
 class IssueBadgesOperator(CredlyBadgeOperator):
     """Issue the journaled badges. An operation tried before (a killed run) is looked up first,
-    so even a template that allows duplicates never gets a second badge from a retry."""
+    so even a template that allows duplicates never gets a second badge from a retry. A badge
+    found already held enters the ledger only if it carries our earner id: one issued by
+    someone else must never be revoked or replaced by this package."""
 
     kinds = (ISSUE,)
 
@@ -43,14 +45,15 @@ class IssueBadgesOperator(CredlyBadgeOperator):
                 body["badge_template_id"], body["recipient_email"], body["issuer_earner_id"]
             )
             if found is not None:
-                return {"outcome": "already_issued", "badge_id": found["id"]}
+                return {"outcome": "already_issued", "badge_id": found["id"], "ours": _ours(found, body)}
         result = hook.issue_badge(body)
-        return {"outcome": result.outcome, "badge_id": result.badge_id}
+        ours = result.outcome == "issued" or _ours(result.badge or {}, body)
+        return {"outcome": result.outcome, "badge_id": result.badge_id, "ours": ours}
 
     def record_effects(
         self, connection: Connection, entry: JournalEntry, result: dict[str, Any] | None
     ) -> None:
-        if result and result["badge_id"]:
+        if result and result["badge_id"] and result["ours"]:
             badge = entry.payload["badge"]
             record_issued(
                 connection, result["badge_id"], badge, entry.payload["learning_object"], badge["expires_at"]
