@@ -198,14 +198,12 @@ def instrument(timer: StepTimer) -> None:
     timer.wrap(lms_to_credly, "record_operations", "journal (record_operations)")
     timer.wrap(lms_to_credly, "replace_course_templates", "journal (course templates)")
     timer.wrap(plan_op, "_partitions", "partitions (open_operations)")
-    if hasattr(apply.ApplyJournalOperator, "_open_entries"):
-        timer.wrap(apply.ApplyJournalOperator, "_open_entries", "apply: read open operations")
-    else:
-        timer.wrap(apply, "open_operations", "apply: read open operations")
+    timer.wrap(apply.ApplyJournalOperator, "_open_entries", "apply: read open operations")
     timer.wrap(apply, "start_attempt", "apply: start_attempt [threads]")
-    timer.wrap(apply.ApplyJournalOperator, "_record", "apply: record outcome (statements)")
-    if hasattr(apply, "wait"):  # the main thread's idle time; the rest of the apply is its DB work
-        timer.wrap(apply, "wait", "apply: main thread waiting for calls")
+    timer.wrap(apply, "record_outcomes", "apply: record outcomes (journal)")
+    for operator in (badges.IssueBadgesOperator, badges.RevokeBadgesOperator, badges.ReplaceBadgesOperator):
+        timer.wrap(operator, "record_effects", "apply: record effects (ledger)")
+    timer.wrap(apply, "wait", "apply: main thread waiting for calls")  # idle; the rest is its DB work
     for operator in (badges.IssueBadgesOperator, badges.RevokeBadgesOperator, badges.ReplaceBadgesOperator):
         timer.wrap(operator, "apply_one", "apply: HTTP call [threads]")
 
@@ -227,8 +225,8 @@ class World:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.split = route_split(args.templates)
-        self.credly_token = secrets.token_urlsafe(16)
-        self.docebo_secret = secrets.token_urlsafe(16)
+        self.credly_token = secrets.token_hex(16)  # hex: an argparse value must not start with '-'
+        self.docebo_secret = secrets.token_hex(16)
         self.simulators: list[Simulator] = []
         self.database_created = False
         self.sqlite_path = args.out / f"bench-warehouse-{os.getpid()}.db"

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 from credly_sync.hooks.base import RetryPolicy
 from credly_sync.planning.credly_to_lms import KINDS
 from credly_sync.settings import write_setting
-from credly_sync.warehouse.ledger import record_issued
+from credly_sync.warehouse.ledger import ledger_row, record_issued
 from credly_sync.warehouse.schema import credly_integration_mappings, operation_journal
 from include.simulators.common.faults import FaultRule
 from include.simulators.common.people import learner
@@ -134,12 +134,8 @@ def test_a_badge_s_life_reaches_the_lms_once_per_change(world: World) -> None:
     ours = world.issue(world.basics, 3, "2026-03-04T12:00:00Z", None, issuer_earner_id=str(user(3)))
     in_ledger = world.issue(world.certified, 4, "2026-03-04T12:00:00Z", None)
     with world.warehouse.begin() as connection:  # issued by lms_to_credly, without an earner id
-        record_issued(
-            connection,
-            in_ledger.id,
-            {"issuer_earner_id": str(user(4)), "badge_template_id": world.certified.id},
-            {"type": "certification", "id": CERT_2},
-        )
+        badge = {"issuer_earner_id": str(user(4)), "badge_template_id": world.certified.id}
+        record_issued(connection, [ledger_row(in_ledger.id, badge, {"type": "certification", "id": CERT_2})])
     stranger = world.issue(world.basics, None, "2026-03-05T08:00:00Z", None)
     world.issue(world.other, 5, "2026-03-05T08:00:00Z", None)  # template not mapped
 

@@ -18,17 +18,19 @@ from credly_sync.warehouse.engine import WAREHOUSE_CONN_ID, warehouse_engine
 from credly_sync.warehouse.journal import (
     OPEN_STATUSES,
     JournalEntry,
-    mark_applied,
-    mark_failed,
-    mark_skipped,
+    Outcome,
     open_operation_keys,
     open_operations,
     operations_by_key,
+    record_outcomes,
     start_attempt,
 )
 
 PROGRESS_EVERY = 200
 RECORD_BATCH = 100  # outcomes written per transaction at most (only those already finished)
+
+
+Applied = tuple[JournalEntry, dict[str, Any] | None]
 
 
 class OperationSkipped(Exception):
@@ -78,10 +80,9 @@ class ApplyJournalOperator(BaseOperator):
         """Send one operation; return what to keep as its result."""
         raise NotImplementedError
 
-    def record_effects(
-        self, connection: Connection, entry: JournalEntry, result: dict[str, Any] | None
-    ) -> None:
-        """Warehouse changes that follow a successful operation (same transaction as the outcome)."""
+    def record_effects(self, connection: Connection, applied: list[Applied]) -> None:
+        """Warehouse changes that follow a batch of successful operations (same transaction as
+        their outcomes); ``applied`` pairs each entry with its result."""
 
     def execute(self, context: Context) -> dict[str, Any]:
         if is_dry_run(context):
@@ -107,14 +108,24 @@ class ApplyJournalOperator(BaseOperator):
                     finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                     batch = list(finished)
                     for start in range(0, len(batch), RECORD_BATCH):
-                        chunk = batch[start : start + RECORD_BATCH]
+                        results = [
+                            (futures[future], _outcome(futures[future], future))
+                            for future in batch[start : start + RECORD_BATCH]
+                        ]
                         with engine.begin() as connection:
-                            for future in chunk:
-                                entry = futures[future]
-                                outcome = self._record(connection, entry, future)
-                                outcomes[f"{entry.kind}.{outcome}"] += 1
-                                if outcome == "failed":
-                                    failures.append(f"{entry.op_key}: {future.exception()}")
+                            record_outcomes(connection, [outcome for _, outcome in results])
+                            self.record_effects(
+                                connection,
+                                [
+                                    (entry, outcome.result)
+                                    for entry, outcome in results
+                                    if outcome.status == "applied"
+                                ],
+                            )
+                        for entry, outcome in results:
+                            outcomes[f"{entry.kind}.{outcome.status}"] += 1
+                            if outcome.status == "failed":
+                                failures.append(f"{entry.op_key}: {outcome.last_error}")
                     if (done + len(batch)) // PROGRESS_EVERY > done // PROGRESS_EVERY:
                         self.log.info(
                             "%d/%d applied so far: %s", done + len(batch), len(entries), dict(outcomes)
@@ -146,16 +157,13 @@ class ApplyJournalOperator(BaseOperator):
         index, count = self.partition
         return zlib.crc32(op_key.encode()) % count == index
 
-    def _record(self, connection: Connection, entry: JournalEntry, future: Future[Any]) -> str:
-        error = future.exception()
-        if error is None:
-            result = future.result()
-            mark_applied(connection, entry.op_key, result)
-            self.record_effects(connection, entry, result)
-            return "applied"
-        if isinstance(error, OperationSkipped):
-            mark_skipped(connection, entry.op_key, str(error))
-            return "skipped"
-        reason = str(error) if isinstance(error, ApiError) else f"{type(error).__name__}: {error}"
-        mark_failed(connection, entry.op_key, reason)
-        return "failed"
+
+def _outcome(entry: JournalEntry, future: Future[Any]) -> Outcome:
+    """The journal outcome of one finished call."""
+    error = future.exception()
+    if error is None:
+        return Outcome(entry.op_key, "applied", result=future.result())
+    if isinstance(error, OperationSkipped):
+        return Outcome(entry.op_key, "skipped", last_error=str(error))
+    reason = str(error) if isinstance(error, ApiError) else f"{type(error).__name__}: {error}"
+    return Outcome(entry.op_key, "failed", last_error=reason)

@@ -7,10 +7,10 @@ from typing import Any
 from sqlalchemy import Connection
 
 from credly_sync.hooks.credly import CredlyHook
-from credly_sync.operators.apply import ApplyJournalOperator
+from credly_sync.operators.apply import Applied, ApplyJournalOperator
 from credly_sync.planning.lms_to_credly import ISSUE, REPLACE, REVOKE
 from credly_sync.warehouse.journal import JournalEntry
-from credly_sync.warehouse.ledger import record_issued, record_replaced, record_revoked
+from credly_sync.warehouse.ledger import ledger_row, record_issued, record_replaced, record_revoked
 
 
 class CredlyBadgeOperator(ApplyJournalOperator):
@@ -50,14 +50,15 @@ class IssueBadgesOperator(CredlyBadgeOperator):
         ours = result.outcome == "issued" or _ours(result.badge or {}, body)
         return {"outcome": result.outcome, "badge_id": result.badge_id, "ours": ours}
 
-    def record_effects(
-        self, connection: Connection, entry: JournalEntry, result: dict[str, Any] | None
-    ) -> None:
-        if result and result["badge_id"] and result["ours"]:
-            badge = entry.payload["badge"]
-            record_issued(
-                connection, result["badge_id"], badge, entry.payload["learning_object"], badge["expires_at"]
-            )
+    def record_effects(self, connection: Connection, applied: list[Applied]) -> None:
+        record_issued(
+            connection,
+            [
+                ledger_row(result["badge_id"], entry.payload["badge"], entry.payload["learning_object"])
+                for entry, result in applied
+                if result and result["badge_id"] and result["ours"]
+            ],
+        )
 
 
 class RevokeBadgesOperator(CredlyBadgeOperator):
@@ -69,10 +70,9 @@ class RevokeBadgesOperator(CredlyBadgeOperator):
         badge = hook.revoke_badge(entry.payload["badge_id"], entry.payload["reason"])
         return {"outcome": "revoked", "badge_id": badge["id"]}
 
-    def record_effects(
-        self, connection: Connection, entry: JournalEntry, result: dict[str, Any] | None
-    ) -> None:
-        record_revoked(connection, entry.payload["badge_id"])
+    def record_effects(self, connection: Connection, applied: list[Applied]) -> None:
+        for entry, _ in applied:
+            record_revoked(connection, entry.payload["badge_id"])
 
 
 class ReplaceBadgesOperator(CredlyBadgeOperator):
@@ -88,16 +88,15 @@ class ReplaceBadgesOperator(CredlyBadgeOperator):
             "recipient_email": (result.badge or {}).get("recipient_email"),
         }
 
-    def record_effects(
-        self, connection: Connection, entry: JournalEntry, result: dict[str, Any] | None
-    ) -> None:
-        if not result or not result["badge_id"]:
-            return
-        badge = {**entry.payload["badge"], "recipient_email": result.get("recipient_email")}
-        record_replaced(connection, entry.payload["badge_id"], result["badge_id"])
-        record_issued(
-            connection, result["badge_id"], badge, entry.payload["learning_object"], badge["expires_at"]
-        )
+    def record_effects(self, connection: Connection, applied: list[Applied]) -> None:
+        for entry, result in applied:
+            if not result or not result["badge_id"]:
+                continue
+            badge = {**entry.payload["badge"], "recipient_email": result.get("recipient_email")}
+            record_replaced(connection, entry.payload["badge_id"], result["badge_id"])
+            record_issued(
+                connection, [ledger_row(result["badge_id"], badge, entry.payload["learning_object"])]
+            )
 
 
 def _ours(badge: dict[str, Any], body: dict[str, Any]) -> bool:

@@ -8,7 +8,7 @@ from airflow.sdk import BaseOperator, Context
 from sqlalchemy import Connection
 
 from credly_sync.hooks.docebo import DoceboHook
-from credly_sync.operators.apply import ApplyJournalOperator, OperationSkipped
+from credly_sync.operators.apply import Applied, ApplyJournalOperator, OperationSkipped
 from credly_sync.planning.dropdown import ADD, DROPDOWN_KINDS, OPTION_COLUMNS, RELABEL, REMOVE, plan_dropdown
 from credly_sync.planning.frames import frame
 from credly_sync.settings import load_settings
@@ -98,10 +98,9 @@ class ApplyCourseDropdownOperator(ApplyJournalOperator):
             return None
         raise OperationSkipped(f"unknown dropdown operation {entry.kind}")
 
-    def record_effects(
-        self, connection: Connection, entry: JournalEntry, result: dict[str, Any] | None
-    ) -> None:
-        if entry.kind == ADD and result:
-            link_dropdown_elements(connection, {entry.payload["badge_template_id"]: result["element_id"]})
-        elif entry.kind == REMOVE:
-            unlink_dropdown_element(connection, entry.payload["element_id"])
+    def record_effects(self, connection: Connection, applied: list[Applied]) -> None:
+        for entry, result in applied:
+            if entry.kind == ADD and result:
+                link_dropdown_elements(connection, {entry.payload["badge_template_id"]: result["element_id"]})
+            elif entry.kind == REMOVE:
+                unlink_dropdown_element(connection, entry.payload["element_id"])

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, bindparam, select
 
 from credly_sync.warehouse.schema import operation_journal, utcnow
 
@@ -132,32 +132,57 @@ def start_attempt(engine: Engine, op_key: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """How one operation ended: ``applied`` (with its result), ``skipped`` or ``failed`` (with why)."""
+
+    op_key: str
+    status: str
+    result: dict[str, Any] | None = None
+    last_error: str | None = None
+
+
+def record_outcomes(connection: Connection, outcomes: Sequence[Outcome]) -> None:
+    """Close many operations with one statement (executemany)."""
+    if not outcomes:
+        return
+    journal = operation_journal
+    statement = (
+        journal.update()
+        .where(journal.c.op_key == bindparam("outcome_key"))
+        .values(
+            status=bindparam("outcome_status"),
+            result=bindparam("outcome_result", type_=journal.c.result.type),
+            last_error=bindparam("outcome_error"),
+            updated_at=bindparam("outcome_at", type_=journal.c.updated_at.type),
+        )
+    )
+    now = utcnow()
+    connection.execute(
+        statement,
+        [
+            {
+                "outcome_key": o.op_key,
+                "outcome_status": o.status,
+                "outcome_result": o.result,
+                "outcome_error": o.last_error,
+                "outcome_at": now,
+            }
+            for o in outcomes
+        ],
+    )
+
+
 def mark_applied(connection: Connection, op_key: str, result: dict[str, Any] | None = None) -> None:
-    _finish(connection, op_key, "applied", result=result, last_error=None)
+    record_outcomes(connection, [Outcome(op_key, "applied", result=result)])
 
 
 def mark_skipped(connection: Connection, op_key: str, reason: str) -> None:
-    _finish(connection, op_key, "skipped", result=None, last_error=reason)
+    record_outcomes(connection, [Outcome(op_key, "skipped", last_error=reason)])
 
 
 def mark_failed(connection: Connection, op_key: str, error: str) -> None:
-    _finish(connection, op_key, "failed", result=None, last_error=error)
-
-
-def _finish(
-    connection: Connection, op_key: str, status: str, *, result: dict[str, Any] | None, last_error: str | None
-) -> None:
-    journal = operation_journal
-    connection.execute(
-        journal.update()
-        .where(journal.c.op_key == op_key)
-        .values(
-            status=status,
-            result=result,
-            last_error=last_error,
-            updated_at=utcnow(),
-        )
-    )
+    record_outcomes(connection, [Outcome(op_key, "failed", last_error=error)])
 
 
 def supersede_open(connection: Connection, kinds: Sequence[str], reason: str) -> None:

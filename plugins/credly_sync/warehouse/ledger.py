@@ -5,6 +5,7 @@ The Credly -> LMS direction skips these badges, and revocation only touches them
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -33,19 +34,11 @@ def read_ledger(engine: Engine, *, live_only: bool = True) -> pd.DataFrame:
         return frame(connection.execute(query).mappings(), LEDGER_DETAIL_COLUMNS)
 
 
-def record_issued(
-    connection: Connection,
-    badge_id: str,
-    badge: dict[str, Any],
-    learning_object: dict[str, str],
-    expires_at: Any = None,
-) -> None:
-    """Remember a badge issued (or found already issued) for an LMS learner."""
-    ledger = issued_badge_ledger
-    exists = connection.execute(
-        select(ledger.c.credly_badge_id).where(ledger.c.credly_badge_id == badge_id)
-    ).first()
-    values = {
+def ledger_row(badge_id: str, badge: dict[str, Any], learning_object: dict[str, str]) -> dict[str, Any]:
+    """The ledger row of a badge issued (or found already issued) for an LMS learner."""
+    expires_at = badge.get("expires_at")
+    return {
+        "credly_badge_id": badge_id,
         "lms_user_id": str(badge["issuer_earner_id"]),
         "learning_object_type": learning_object["type"],
         "learning_object_id": learning_object["id"],
@@ -54,12 +47,27 @@ def record_issued(
         "state": "issued",
         "expires_at": pd.Timestamp(expires_at).to_pydatetime() if expires_at else None,
     }
-    if exists:
+
+
+def record_issued(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert the ledger rows of new badges (one statement) and refresh those already known."""
+    if not rows:
+        return
+    ledger = issued_badge_ledger
+    by_id = {row["credly_badge_id"]: row for row in rows}
+    known = set(
+        connection.execute(
+            select(ledger.c.credly_badge_id).where(ledger.c.credly_badge_id.in_(by_id))
+        ).scalars()
+    )
+    new = [row for badge_id, row in by_id.items() if badge_id not in known]
+    if new:
+        connection.execute(ledger.insert(), new)
+    for badge_id in known:
+        values = {k: v for k, v in by_id[badge_id].items() if k != "credly_badge_id"}
         connection.execute(
             ledger.update().where(ledger.c.credly_badge_id == badge_id).values(**values, updated_at=utcnow())
         )
-    else:
-        connection.execute(ledger.insert().values(credly_badge_id=badge_id, **values))
 
 
 def record_revoked(connection: Connection, badge_id: str) -> None:
