@@ -326,21 +326,6 @@ class CredlyHook(ApiHttpHook):
 
         return self.run_bulk(revocations, revoke, keys=keys, max_workers=max_workers)
 
-    def replace_badges(
-        self,
-        replacements: Sequence[tuple[str, Mapping[str, Any]]],
-        *,
-        keys: Sequence[Hashable] | None = None,
-        max_workers: int | None = None,
-    ) -> list[BulkOutcome]:
-        """Replace many ``(old_badge_id, body)`` pairs; ``badge_id`` is the new badge."""
-
-        def replace(item: tuple[str, Mapping[str, Any]]) -> tuple[str, str | None]:
-            result = self.replace_badge(*item)
-            return result.outcome, result.badge_id
-
-        return self.run_bulk(replacements, replace, keys=keys, max_workers=max_workers)
-
     def delete_badges(
         self,
         badge_ids: Sequence[str],

@@ -549,20 +549,6 @@ class DoceboHook(ApiHttpHook):
 
         return self.run_bulk(awards, award, keys=keys, max_workers=max_workers)
 
-    def update_certification_awards(
-        self,
-        updates: Sequence[Mapping[str, Any]],
-        *,
-        keys: Sequence[Hashable] | None = None,
-        max_workers: int | None = None,
-    ) -> list[BulkOutcome]:
-        """Many :meth:`update_certification_award` calls (``award_id`` plus the new values)."""
-
-        def update(item: Mapping[str, Any]) -> tuple[str, int | None]:
-            return "updated", int(self.update_certification_award(**item)["award_id"])
-
-        return self.run_bulk(updates, update, keys=keys, max_workers=max_workers)
-
     def revoke_certification_awards(
         self,
         award_ids: Sequence[int],
@@ -589,21 +575,6 @@ class DoceboHook(ApiHttpHook):
             return result.outcome, result.record_id
 
         return self.run_bulk(trainings, create, keys=keys, max_workers=max_workers)
-
-    def update_external_trainings(
-        self,
-        updates: Sequence[tuple[int, Mapping[str, Any]]],
-        *,
-        keys: Sequence[Hashable] | None = None,
-        max_workers: int | None = None,
-    ) -> list[BulkOutcome]:
-        """Many ``(training_id, changes)`` updates."""
-
-        def update(item: tuple[int, Mapping[str, Any]]) -> tuple[str, int | None]:
-            self.update_external_training(*item)
-            return "updated", item[0]
-
-        return self.run_bulk(updates, update, keys=keys, max_workers=max_workers)
 
     def delete_external_trainings(
         self,
