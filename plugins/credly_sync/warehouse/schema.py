@@ -85,6 +85,9 @@ operation_journal = Table(
     Column("last_error", Text, nullable=True),
     Column("result", JSON, nullable=True),
     Column("dag_run_id", String(255), nullable=True),
+    Column("claimed_by", String(255), nullable=True),  # the apply task sending it, until claimed_until
+    Column("claimed_until", DateTime(timezone=True), nullable=True),
+    Column("reported_at", DateTime(timezone=True), nullable=True),  # failure digest mailed
     *_timestamps(),
     Index("ix_operation_journal_status_kind", "status", "kind"),
 )
@@ -119,5 +122,5 @@ event_inbox = Table(
     UniqueConstraint("source", "event_id", name="uq_event_inbox_source_event"),
 )
 
-JOURNAL_STATUSES = ("pending", "applied", "failed", "skipped")
+JOURNAL_STATUSES = ("pending", "applied", "failed", "rejected", "skipped", "superseded")
 INBOX_STATUSES = ("received", "processed", "failed", "ignored")
