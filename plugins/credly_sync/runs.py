@@ -1,4 +1,4 @@
-"""What a sync DAG run covers: its window, whether it writes, and whether its direction is on.
+"""What a sync DAG run covers: its window, whether it writes, and what it may revoke.
 
 Both sync DAGs (``lms_to_credly``, ``credly_to_lms``) run on ``CronDataIntervalTimetable`` so a
 scheduled run or a backfill run covers its data interval; ``full_reconcile`` widens the window
@@ -12,7 +12,6 @@ from datetime import UTC, datetime, time
 from typing import Any
 
 from airflow.sdk import Param
-from airflow.sdk.exceptions import AirflowSkipException
 
 from credly_sync.settings import IntegrationSettings
 
@@ -28,6 +27,14 @@ SYNC_PARAMS = {
         False,
         type="boolean",
         description="Plan and report (log and XCom) without journaling or writing anything.",
+    ),
+}
+ALLOW_MASS_REVOCATION = {
+    "allow_mass_revocation": Param(
+        False,
+        type="boolean",
+        description="Journal a plan that revokes more than max(10, 2 %) of the badges held "
+        "(refused otherwise, before anything is journaled).",
     ),
 }
 
@@ -64,13 +71,8 @@ def is_dry_run(context: Any) -> bool:
     return bool((context.get("params") or {}).get("dry_run"))
 
 
-def require_direction(settings: IntegrationSettings, direction: str) -> None:
-    """Skip the task when CREDLY_INTEGRATION_MASTER turns this direction off."""
-    enabled = settings.lms_to_credly_enabled if direction == LMS_TO_CREDLY else settings.credly_to_lms_enabled
-    if not enabled:
-        raise AirflowSkipException(
-            f"{direction} is off: CREDLY_INTEGRATION_MASTER is {settings.integration_master!r}"
-        )
+def allows_mass_revocation(context: Any) -> bool:
+    return bool((context.get("params") or {}).get("allow_mass_revocation"))
 
 
 def _utc(moment: datetime) -> datetime:

@@ -1,8 +1,8 @@
 """The integration-settings lookup table (integration ``CREDLY``), parsed once into a typed object.
 
 Rules from the Docebo Connect for Credly article: booleans are ``true``/``false`` in lower case;
-CREDLY_INTEGRATION_MASTER names the source of truth (``CREDLY``, the LMS name, or empty for
-both directions). Every bad value is reported at once, naming key, value and what is allowed.
+CREDLY_INTEGRATION_MASTER names the source of truth for certifications (``CREDLY``, the LMS name,
+or empty for both directions). Every bad value is reported at once, naming key, value and what is allowed.
 """
 
 from __future__ import annotations
@@ -43,14 +43,18 @@ class IntegrationSettings:
     integration_master: str | None
     evidence_title: str
 
+    # CREDLY_INTEGRATION_MASTER is scoped to certifications (the article: "Docebo certifications
+    # can be synchronized either from Credly to Docebo or vice-versa"); course and learning-plan
+    # badges and external training run whatever its value.
+
     @property
-    def lms_to_credly_enabled(self) -> bool:
-        """LMS completions become Credly badges unless Credly is the master."""
+    def lms_certifications_to_credly(self) -> bool:
+        """LMS certification awards become Credly badges unless Credly is the master."""
         return self.integration_master != CREDLY_MASTER
 
     @property
-    def credly_to_lms_enabled(self) -> bool:
-        """Credly badges become LMS records unless the LMS is the master."""
+    def credly_certifications_to_lms(self) -> bool:
+        """Credly badges become LMS certification awards unless the LMS is the master."""
         return self.integration_master in (None, CREDLY_MASTER)
 
 

@@ -277,7 +277,7 @@ def test_uncertain_issue_looks_up_before_posting_again(
     credly_hook.issue_badge(issue_body(template.id))
     assert len(credly_sim.badges_held(template.id, learner(0).email)) == 1
     assert credly_sim.call_count("POST", "badges") == 2
-    assert credly_sim.call_count("GET", "badges") == 2  # by e-mail, then by issuer_earner_id
+    assert credly_sim.call_count("GET", "badges") == 1  # by e-mail: the POST sent it
 
 
 def test_uncertain_until_the_end_raises(credly_sim: CredlySim, credly_hook: CredlyHook) -> None:
@@ -314,15 +314,15 @@ def test_revoke_replace_delete(credly_hook: CredlyHook, credly_sim: CredlySim) -
     first = credly_hook.issue_badge(issue_body(template.id, 1)).badge_id
     second = credly_hook.issue_badge(issue_body(template.id, 2)).badge_id
 
-    revoked = credly_hook.revoke_badge(first, "Issued in error")
-    assert revoked["state"] == "revoked" and credly_hook.revoke_badge(first, "again")["state"] == "revoked"
+    revoked = credly_hook.revoke_badge(first, "Issued in error", template_id=template.id)
+    assert revoked["state"] == "revoked"
+    assert credly_hook.revoke_badge(first, "again", template_id=template.id)["state"] == "revoked"
 
-    replaced = credly_hook.replace_badge(
-        second, {"badge_template_id": advanced.id, "issued_at": "2026-04-01"}
-    )
+    body = {"badge_template_id": advanced.id, "issued_at": "2026-04-01"}
+    replaced = credly_hook.replace_badge(second, body, template_id=template.id)
     assert replaced.outcome == "replaced"
     assert credly_sim.state.badges[second].replacement_badge_id == replaced.badge_id
-    again = credly_hook.replace_badge(second, {"badge_template_id": advanced.id, "issued_at": "2026-04-01"})
+    again = credly_hook.replace_badge(second, body, template_id=template.id, recipient_email=learner(2).email)
     assert (again.outcome, again.badge_id) == ("already_replaced", replaced.badge_id)
 
     assert credly_hook.delete_badge(replaced.badge_id) is True
@@ -335,7 +335,8 @@ def test_replace_under_uncertainty_is_not_repeated(credly_hook: CredlyHook, cred
     credly_sim.set_faults(FaultRule("slow", delay=0.5, times=1, method="POST", path="/replace$"))
     hook = CredlyHook(retry=RetryPolicy(max_attempts=4, backoff_base=0, timeout=0.2))
     hook.sleep = SleepRecorder()
-    result = hook.replace_badge(badge_id, {"badge_template_id": template.id, "issued_at": "2026-04-01"})
+    body = {"badge_template_id": template.id, "issued_at": "2026-04-01"}
+    result = hook.replace_badge(badge_id, body, template_id=template.id, recipient_email=learner(0).email)
     credly_sim.settle()
     replacements = [b for b in credly_sim.state.badges.values() if b.replaces_badge_id == badge_id]
     assert [b.id for b in replacements] == [result.badge_id]
@@ -345,9 +346,9 @@ def test_find_badge_ignores_revoked(credly_hook: CredlyHook, credly_sim: CredlyS
     template = credly_sim.create_template()
     badge_id = credly_hook.issue_badge(issue_body(template.id)).badge_id
     person = learner(0)
-    assert credly_hook.find_badge(template.id, person.email)["id"] == badge_id
-    assert credly_hook.find_badge(template.id, issuer_earner_id=str(person.user_id))["id"] == badge_id
-    credly_hook.revoke_badge(badge_id, "wrong")
+    assert credly_hook.find_badge(template.id, person.email.upper())["id"] == badge_id
+    assert credly_hook.find_badge_by_earner(template.id, str(person.user_id))["id"] == badge_id
+    credly_hook.revoke_badge(badge_id, "wrong", template_id=template.id)
     assert credly_hook.find_badge(template.id, person.email) is None
 
 
@@ -382,7 +383,8 @@ def test_bulk_issue_reports_each_item(credly_sim: CredlySim, monkeypatch: pytest
 def test_bulk_revoke_and_delete(credly_sim: CredlySim, credly_hook: CredlyHook) -> None:
     template = credly_sim.create_template()
     ids = [credly_hook.issue_badge(issue_body(template.id, index)).badge_id for index in range(3)]
-    revoked = credly_hook.revoke_badges([(badge_id, "expired") for badge_id in ids] + [("missing", "x")])
+    revocations = [(badge_id, "expired", template.id) for badge_id in ids] + [("missing", "x", template.id)]
+    revoked = credly_hook.revoke_badges(revocations)
     assert [outcome.outcome for outcome in revoked] == ["revoked"] * 3 + ["failed"]
     deleted = credly_hook.delete_badges([*ids, ids[0]], max_workers=1)
     assert [outcome.outcome for outcome in deleted] == ["deleted"] * 3 + ["already_deleted"]
@@ -396,3 +398,49 @@ def test_connection_test_button(credly_hook: CredlyHook, credly_sim: CredlySim) 
     credly_sim.admin("POST", "token/expire")
     ok, message = credly_hook.test_connection()
     assert not ok and credly_sim.token not in message
+
+
+# --- look-ups are verified on the client (sync-core item 1, 2, 15) -------------------------
+
+
+def test_an_unapplied_issue_never_takes_another_learners_badge(
+    credly_hook: CredlyHook, credly_sim: CredlySim
+) -> None:
+    """A 503 that was not applied: the look-up must not count learner 1's badge (same template,
+    another e-mail and earner id) as learner 0's, whatever filters the server honours."""
+    template = credly_sim.create_template()
+    other = credly_hook.issue_badge(issue_body(template.id, 1))
+    credly_sim.set_faults(FaultRule("status", status=503, times=1, **POST_BADGES))
+    mine = credly_hook.issue_badge(issue_body(template.id, 0))
+    assert mine.outcome == "issued" and mine.badge_id != other.badge_id
+    assert [b.id for b in credly_sim.badges_held(template.id, learner(0).email)] == [mine.badge_id]
+    assert credly_sim.badges_held(template.id, learner(1).email)[0].id == other.badge_id
+
+
+def test_a_badge_of_the_same_email_with_another_earner_id_is_not_the_learners(
+    credly_hook: CredlyHook, credly_sim: CredlySim
+) -> None:
+    template = credly_sim.create_template(allow_duplicate_badges=True)
+    credly_hook.issue_badge(issue_body(template.id, 0, issuer_earner_id="other-system-7"))
+    assert credly_hook.find_badge(template.id, learner(0).email, str(learner(0).user_id)) is None
+    assert credly_hook.find_badge(template.id, learner(0).email) is not None  # no earner id to compare
+
+
+def test_a_retried_revoke_is_checked_through_the_list_not_get_by_id(
+    credly_hook: CredlyHook, credly_sim: CredlySim
+) -> None:
+    template = credly_sim.create_template()
+    badge_id = credly_hook.issue_badge(issue_body(template.id)).badge_id
+    credly_sim.set_faults(FaultRule("late", delay=0.5, times=1, method="PUT", path="/revoke$"))
+    hook = CredlyHook(retry=RetryPolicy(max_attempts=4, backoff_base=0, timeout=0.2))
+    hook.sleep = SleepRecorder()
+    revoked = hook.revoke_badge(badge_id, "wrong", template_id=template.id, recipient_email=learner(0).email)
+    credly_sim.settle()
+    assert revoked["state"] == "revoked" and credly_sim.state.badges[badge_id].state == "revoked"
+    assert credly_sim.call_count("GET", "badges/{badge_id}") == 0
+
+
+@pytest.mark.parametrize("email", ["a@x.com|state::revoked", "a@x.com,b@x.com", "a::b@x.com"])
+def test_filter_values_with_separators_are_refused(credly_hook: CredlyHook, email: str) -> None:
+    with pytest.raises(ValueError, match="recipient_email"):
+        credly_hook.find_badge("t1", email)

@@ -111,7 +111,7 @@ def test_settings_are_stored_and_loaded(warehouse: Engine) -> None:
     write_setting(warehouse, "COURSE_ADDITIONAL_FIELD", "Credly Badge")
     settings = load_settings(warehouse)
     assert settings.course_additional_field == "Credly Badge"
-    assert not settings.lms_to_credly_enabled
+    assert not settings.lms_certifications_to_credly
 
 
 def test_mappings_import_updates_by_key_and_exports_the_same_csv(warehouse: Engine) -> None:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-import pytest
-from airflow.sdk.exceptions import AirflowSkipException
-
-from credly_sync.runs import CREDLY_TO_LMS, LMS_TO_CREDLY, require_direction, sync_window
+from credly_sync.runs import sync_window
 from credly_sync.settings import parse_settings
 from tests.unit.test_settings import VALID
 
@@ -38,12 +35,3 @@ def test_nothing_before_the_batch_sync_start_date_is_read() -> None:
         "data_interval_end": datetime(2026, 3, 1, 6, tzinfo=UTC),
     }
     assert sync_window({**early, "params": {}}, SETTINGS).start == datetime(2026, 3, 1, tzinfo=UTC)
-
-
-def test_the_master_setting_skips_the_other_direction() -> None:
-    credly_master = parse_settings({**VALID, "CREDLY_INTEGRATION_MASTER": "CREDLY"})
-    require_direction(credly_master, CREDLY_TO_LMS)
-    with pytest.raises(
-        AirflowSkipException, match="lms_to_credly is off: CREDLY_INTEGRATION_MASTER is 'CREDLY'"
-    ):
-        require_direction(credly_master, LMS_TO_CREDLY)

@@ -26,7 +26,7 @@ def test_valid_rows_become_typed_settings() -> None:
     assert settings.sync_revocation is True
     assert settings.default_expiration_days == 365
     assert settings.integration_master is None
-    assert settings.lms_to_credly_enabled and settings.credly_to_lms_enabled
+    assert settings.lms_certifications_to_credly and settings.credly_certifications_to_lms
 
 
 def test_optional_rows_take_documented_defaults() -> None:
@@ -44,11 +44,12 @@ def test_optional_rows_take_documented_defaults() -> None:
     ("master", "lms_to_credly", "credly_to_lms"),
     [("", True, True), ("CREDLY", False, True), ("DOCEBO", True, False)],
 )
-def test_integration_master_picks_the_directions(
+def test_integration_master_picks_the_direction_of_certifications(
     master: str, lms_to_credly: bool, credly_to_lms: bool
 ) -> None:
     settings = parse_settings({**VALID, "CREDLY_INTEGRATION_MASTER": master})
-    assert (settings.lms_to_credly_enabled, settings.credly_to_lms_enabled) == (lms_to_credly, credly_to_lms)
+    directions = (settings.lms_certifications_to_credly, settings.credly_certifications_to_lms)
+    assert directions == (lms_to_credly, credly_to_lms)
 
 
 def test_every_bad_key_is_reported_at_once_with_value_and_rule() -> None:

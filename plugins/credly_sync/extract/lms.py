@@ -13,7 +13,7 @@ and a badge someone else issued is still caught by Credly's duplicate rule when 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -22,13 +22,16 @@ import pandas as pd
 from credly_sync.extract.progress import logged
 from credly_sync.hooks.credly import CredlyHook
 from credly_sync.hooks.docebo import DoceboHook
-from credly_sync.planning.frames import frame
+from credly_sync.planning.frames import ZERO_DATE, frame
 from credly_sync.planning.lms_to_credly import DESIRED_COLUMNS, ISSUED_COLUMNS
 from credly_sync.runs import SyncWindow
 
 log = logging.getLogger(__name__)
 LEARNER_COLUMNS = ("lms_user_id", "email", "first_name", "last_name")
 ACHIEVEMENT_COLUMNS = tuple(c for c in DESIRED_COLUMNS if c not in LEARNER_COLUMNS[1:])
+ACHIEVEMENT_BASE = tuple(c for c in ACHIEVEMENT_COLUMNS if c != "badge_template_id")
+ENROLLMENT_COLUMNS = ("lms_user_id", "object_type", "object_id", "object_name", "completed_at", "status")
+CREDLY_SOURCE = "credly"  # the award source credly_to_lms sets (operators/credly_to_lms.py AWARD_SOURCE)
 
 
 def course_templates(hook: DoceboHook, field_name: str, templates: pd.DataFrame) -> dict[str, str]:
@@ -49,43 +52,49 @@ def course_templates(hook: DoceboHook, field_name: str, templates: pd.DataFrame)
 
 
 def course_achievements(
-    hook: DoceboHook, window: SyncWindow, templates_by_course: dict[str, str]
+    hook: DoceboHook, window: SyncWindow, templates_by_course: Mapping[str, str]
 ) -> pd.DataFrame:
-    """Completed courses of the window that select a template."""
+    """Completed courses of the window that select a template; on a full reconcile also the
+    enrollments of those courses read in another status (a reset completion: ``revoked``).
+
+    The completion-date filters are unconfirmed (a server may ignore them), so status, course
+    and completion time are checked here again."""
     if not templates_by_course:
         return frame([], ACHIEVEMENT_COLUMNS)
+    course_ids = [int(c) for c in templates_by_course]
+    if window.full:
+        enrollments = hook.iter_enrollments(course_ids=course_ids)
+    else:
+        enrollments = hook.iter_course_completions(window.start, _last_second(window), course_ids=course_ids)
     rows = (
         {
             "lms_user_id": str(e["user_id"]),
             "object_type": "course",
             "object_id": str(e["id"]),
             "object_name": e.get("name"),
-            "badge_template_id": templates_by_course[str(e["id"])],
-            "completed_at": e["course_complete_date"],
-            "lms_expires_at": None,
-            "revoked": False,
+            "completed_at": lms_time(e.get("course_complete_date")),
+            "status": e.get("status"),
         }
-        for e in logged(
-            hook.iter_course_completions(
-                window.start, _last_second(window), course_ids=[int(c) for c in templates_by_course]
-            ),
-            "course completions",
-        )
+        for e in logged(enrollments, "course enrollments")
     )
-    return frame(rows, ACHIEVEMENT_COLUMNS)
+    templates = {course: [template] for course, template in templates_by_course.items()}
+    return _achievements(
+        _per_template(frame(rows, ENROLLMENT_COLUMNS), templates), window, "course enrollments"
+    )
 
 
 def learning_plan_achievements(
-    hook: DoceboHook, window: SyncWindow, templates_by_plan: dict[str, str]
+    hook: DoceboHook, window: SyncWindow, templates_by_plan: Mapping[str, Sequence[str]]
 ) -> pd.DataFrame:
-    """Completed learning plans of the window that are mapped to a template."""
+    """Completed learning plans of the window that are mapped (one row per mapped template); on
+    a full reconcile also enrollments read in another status (``revoked``)."""
     if not templates_by_plan:
         return frame([], ACHIEVEMENT_COLUMNS)
     enrollments = hook.iter_learning_plan_enrollments(
         learning_plan_ids=[int(p) for p in templates_by_plan],
-        statuses=["completed"],
-        completed_from=window.start,
-        completed_to=_last_second(window),
+        statuses=None if window.full else ["completed"],
+        completed_from=None if window.full else window.start,
+        completed_to=None if window.full else _last_second(window),
     )
     rows = (
         {
@@ -93,45 +102,60 @@ def learning_plan_achievements(
             "object_type": "learning_plan",
             "object_id": str(e["learning_plan_id"]),
             "object_name": e.get("learning_plan_name"),
-            "badge_template_id": templates_by_plan[str(e["learning_plan_id"])],
-            "completed_at": e["enrollment_completion_date"],
-            "lms_expires_at": None,
-            "revoked": False,
+            "completed_at": lms_time(e.get("enrollment_completion_date")),
+            "status": e.get("enrollment_status"),
         }
-        for e in logged(enrollments, "learning plan completions")
+        for e in logged(enrollments, "learning plan enrollments")
     )
-    return frame(rows, ACHIEVEMENT_COLUMNS)
+    achievements = _per_template(frame(rows, ENROLLMENT_COLUMNS), templates_by_plan)
+    return _achievements(achievements, window, "learning plan enrollments")
 
 
 def certification_achievements(
-    hook: DoceboHook, window: SyncWindow, templates_by_code: dict[str, str]
+    hook: DoceboHook,
+    window: SyncWindow,
+    templates_by_code: Mapping[str, Sequence[str]],
+    synced_award_ids: Collection[str] = (),
 ) -> pd.DataFrame:
-    """Certification awards of mapped codes changed in the window; revoked ones are marked so."""
+    """Certification awards of mapped codes changed in the window (one row per mapped
+    template); revoked ones are marked so.
+
+    Awards that came from Credly (``credly_to_lms`` made them: their id is in ``synced_award_ids``
+    or their source is Credly) are not LMS achievements: reading them back would loop."""
     if not templates_by_code:
         return frame([], ACHIEVEMENT_COLUMNS)
     certifications = {
         str(c["id_cert"]): c for c in hook.iter_certifications() if c.get("code") in templates_by_code
     }
     awards = hook.iter_certification_awards(certification_ids=[int(i) for i in certifications])
+    synced = set(synced_award_ids)
     rows = []
+    skipped_from_credly = 0
     for award in logged(awards, "certification awards"):
-        changed = pd.Timestamp(award.get("updated_at") or award["issued_on"], tz="UTC")
-        if not window.full and not (window.start <= changed < window.end):
+        if str(award.get("id_cert")) not in certifications:
+            continue  # the certification filter is unconfirmed: check it here
+        if str(award.get("award_id")) in synced or str(award.get("source") or "").lower() == CREDLY_SOURCE:
+            skipped_from_credly += 1
             continue
-        code = award["certification_code"]
+        issued = lms_time(award.get("issued_on"))
+        changed = lms_time(award.get("updated_at")) or issued
+        if changed is None or not window.start <= pd.Timestamp(changed, tz="UTC") < window.end:
+            continue
+        code = str(certifications[str(award["id_cert"])]["code"])
         rows.append(
             {
                 "lms_user_id": str(award["user_id"]),
                 "object_type": "certification",
                 "object_id": code,
                 "object_name": award.get("certification_title"),
-                "badge_template_id": templates_by_code[code],
-                "completed_at": award["issued_on"],
-                "lms_expires_at": award.get("expires_on"),
+                "completed_at": issued,
+                "lms_expires_at": lms_time(award.get("expires_on")),
                 "revoked": award.get("status") == "revoked",
             }
         )
-    return frame(rows, ACHIEVEMENT_COLUMNS)
+    if skipped_from_credly:
+        log.info("%d certification award(s) came from Credly and are not read back", skipped_from_credly)
+    return _per_template(frame(rows, ACHIEVEMENT_BASE), templates_by_code)[list(ACHIEVEMENT_COLUMNS)]
 
 
 def learners(hook: DoceboHook, user_ids: Iterable[str]) -> pd.DataFrame:
@@ -152,31 +176,11 @@ def learners(hook: DoceboHook, user_ids: Iterable[str]) -> pd.DataFrame:
     return frame(rows, LEARNER_COLUMNS)
 
 
-def lost_achievements(
-    achievements: pd.DataFrame, ledger: pd.DataFrame, mapped_objects: set[tuple[str, str]]
-) -> pd.DataFrame:
-    """Full reconcile only: badges issued here for a learning object that is still mapped but no
-    longer completed or awarded by the learner (a reset completion) become revoked achievements.
-    A course whose dropdown now names another template, or no template, revokes nothing."""
-    current = set(
-        zip(achievements["lms_user_id"], achievements["object_type"], achievements["object_id"], strict=True)
-    )
-    gone = [
-        {
-            "lms_user_id": row.lms_user_id,
-            "object_type": row.learning_object_type,
-            "object_id": row.learning_object_id,
-            "object_name": None,
-            "badge_template_id": row.badge_template_id,
-            "completed_at": row.created_at,
-            "lms_expires_at": None,
-            "revoked": True,
-        }
-        for row in ledger.itertuples()
-        if (row.learning_object_type, row.learning_object_id) in mapped_objects
-        and (row.lms_user_id, row.learning_object_type, row.learning_object_id) not in current
-    ]
-    return frame(gone, ACHIEVEMENT_COLUMNS)
+def lms_time(value: Any) -> Any:
+    """An LMS date or time, with Docebo's empty ``0000-00-00`` (``00:00:00``) as None."""
+    if value is None or (isinstance(value, str) and (not value.strip() or value.startswith(ZERO_DATE))):
+        return None
+    return value
 
 
 def badges_in_credly(hook: CredlyHook, template_ids: Iterable[str]) -> pd.DataFrame:
@@ -216,6 +220,28 @@ def badges_in_ledger(ledger: pd.DataFrame) -> pd.DataFrame:
         ),
         ISSUED_COLUMNS,
     )
+
+
+def _per_template(achievements: pd.DataFrame, templates_by: Mapping[str, Sequence[str]]) -> pd.DataFrame:
+    """One row per achievement and template its object maps to (a mapping may name several)."""
+    templates = achievements["object_id"].map(lambda object_id: list(templates_by.get(object_id, ())))
+    exploded = achievements.assign(badge_template_id=templates).explode("badge_template_id")
+    return exploded[exploded["badge_template_id"].notna()].reset_index(drop=True)
+
+
+def _achievements(enrollments: pd.DataFrame, window: SyncWindow, what: str) -> pd.DataFrame:
+    """Completions inside the window as achievements; on a full reconcile, enrollments read in
+    another status as ``revoked`` (reset). Completions without a date are reported, not used."""
+    completed = enrollments["status"].eq("completed")
+    when = pd.to_datetime(enrollments["completed_at"], utc=True, format="ISO8601")
+    undated = completed & when.isna()
+    if undated.any():
+        log.warning("%d completed %s have no completion date and are left out", int(undated.sum()), what)
+    in_window = (when >= window.start) & (when < window.end)
+    earned = enrollments[completed & in_window].assign(revoked=False)
+    reset = enrollments[~completed & window.full].assign(revoked=True, completed_at=None)
+    both = pd.concat([earned, reset], ignore_index=True).assign(lms_expires_at=None)
+    return both[list(ACHIEVEMENT_COLUMNS)].reset_index(drop=True)
 
 
 def _last_second(window: SyncWindow) -> Any:

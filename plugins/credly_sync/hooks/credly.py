@@ -37,6 +37,7 @@ from credly_sync.hooks.base import (
 
 DUPLICATE_MARKER = "already has this badge"  # §7: the confirmed part of Credly's duplicate message
 HOLDING_STATES = ("pending", "accepted", "rejected")  # a learner holds the badge (not revoked/replaced)
+FILTER_SEPARATORS = ("|", ",", "::")  # §4: conditions, list values, key from value
 _TRAILING_VERSION = re.compile(r"/v1/?$")
 
 
@@ -183,9 +184,6 @@ class CredlyHook(ApiHttpHook):
     def get_badge_template(self, template_id: str) -> dict[str, Any]:
         return data_object(self.call("GET", self._path("badge_templates", template_id)))
 
-    def get_badge(self, badge_id: str) -> dict[str, Any]:
-        return data_object(self.call("GET", self._path("badges", badge_id)))
-
     def get_event(self, event_id: str) -> dict[str, Any]:
         """One event, re-fetched with our own token: how a webhook hint is verified (§9)."""
         return data_object(self.call("GET", self._path("events", event_id)))
@@ -193,22 +191,58 @@ class CredlyHook(ApiHttpHook):
     def find_badge(
         self,
         template_id: str,
-        recipient_email: str | None = None,
+        recipient_email: str,
         issuer_earner_id: str | None = None,
         *,
         states: Sequence[str] = HOLDING_STATES,
     ) -> dict[str, Any] | None:
-        """The newest badge of ``template_id`` held by this e-mail or earner id (one call per key)."""
-        if not recipient_email and not issuer_earner_id:
-            raise ValueError("find_badge needs recipient_email or issuer_earner_id")
-        lookups = [("recipient_email", recipient_email), ("issuer_earner_id", issuer_earner_id)]
-        for key, value in lookups:
-            if value:
-                filters = {"badge_template_id": template_id, "state": list(states), key: value}
-                found = next(self._walk("badges", filters, "-issued_at"), None)
-                if found is not None:
-                    return found
-        return None
+        """The newest badge of ``template_id`` in ``states`` held by this e-mail (and earner id,
+        when both sides carry one), or None.
+
+        Only the confirmed filters are sent (§4) and every result is checked here as well: a
+        server that ignores a filter must never make another learner's badge count as found.
+        """
+        filters = {
+            "badge_template_id": template_id,
+            "recipient_email": recipient_email,
+            "state": list(states),
+        }
+        found = [
+            badge
+            for badge in self._walk("badges", filters, "-issued_at")
+            if badge.get("state") in states
+            and is_learners_badge(badge, template_id, recipient_email, issuer_earner_id)
+        ]
+        return max(found, key=lambda badge: str(badge.get("issued_at") or ""), default=None)
+
+    def find_badge_by_earner(
+        self, template_id: str, issuer_earner_id: str, *, states: Sequence[str] = HOLDING_STATES
+    ) -> dict[str, Any] | None:
+        """The newest badge of ``template_id`` carrying this ``issuer_earner_id``: for a duplicate
+        refusal whose e-mail look-up found nothing (the learner's e-mail changed). The earner-id
+        filter is unconfirmed, so on a server that ignores it this walks the template's badges."""
+        filters = {
+            "badge_template_id": template_id,
+            "issuer_earner_id": issuer_earner_id,
+            "state": list(states),
+        }
+        found = [
+            badge
+            for badge in self._walk("badges", filters, "-issued_at")
+            if badge.get("state") in states
+            and str(badge.get("issuer_earner_id") or "") == issuer_earner_id
+            and is_learners_badge(badge, template_id, None, issuer_earner_id)
+        ]
+        return max(found, key=lambda badge: str(badge.get("issued_at") or ""), default=None)
+
+    def find_badge_by_id(
+        self, badge_id: str, template_id: str, recipient_email: str | None = None
+    ) -> dict[str, Any] | None:
+        """Badge ``badge_id``, read through the list endpoint (``GET /badges/{id}`` is not in
+        Credly's documentation): the template's badges, narrowed by e-mail when known."""
+        filters = {"badge_template_id": template_id, "recipient_email": recipient_email}
+        badges = self._walk("badges", filters, None)
+        return next((badge for badge in badges if badge.get("id") == badge_id), None)
 
     # --- writes ---------------------------------------------------------------------------
 
@@ -232,7 +266,8 @@ class CredlyHook(ApiHttpHook):
                     self.log.info(
                         "Issue outcome was uncertain (%s); badge %s exists", exc.reason, existing["id"]
                     )
-                    return IssueResult("issued", existing["id"], existing)
+                    ours = earner is not None and str(existing.get("issuer_earner_id") or "") == str(earner)
+                    return IssueResult("issued" if ours else "already_issued", existing["id"], existing)
                 self.log.warning(
                     "Issue outcome was uncertain (%s) and no badge exists; posting again", exc.reason
                 )
@@ -253,39 +288,71 @@ class CredlyHook(ApiHttpHook):
                         endpoint=endpoint,
                     ) from None
                 existing = self.find_badge(template_id, email, earner)
+                if existing is None and earner:
+                    existing = self.find_badge_by_earner(template_id, str(earner))  # e-mail changed
                 return IssueResult("already_issued", existing["id"] if existing else None, existing)
         raise AssertionError("unreachable: the loop returns or raises")
 
     def revoke_badge(
-        self, badge_id: str, reason: str, *, suppress_notification: bool = False
+        self,
+        badge_id: str,
+        reason: str,
+        *,
+        template_id: str,
+        recipient_email: str | None = None,
+        suppress_notification: bool = False,
     ) -> dict[str, Any]:
-        """Revoke (§5.5); PUT is retried, and an already revoked badge counts as done."""
+        """Revoke (§5.5); PUT is retried, and a badge already revoked (a 200 or a 422 for a
+        retried call) counts as done, checked through the list endpoint."""
         body = {"reason": reason, "suppress_revoke_notification_email": suppress_notification}
         try:
             return data_object(self.call("PUT", self._path("badges", badge_id, "revoke"), json_body=body))
         except ValidationError:
-            badge = self.get_badge(badge_id)
-            if badge.get("state") == "revoked":
+            badge = self.find_badge_by_id(badge_id, template_id, recipient_email)
+            if badge is not None and badge.get("state") == "revoked":
                 return badge
             raise
 
-    def replace_badge(self, badge_id: str, body: Mapping[str, Any]) -> IssueResult:
-        """Replace (§5.6): ``replaced`` with the new badge; after an uncertain outcome or a
-        refusal, an existing ``replacement_badge_id`` on the old badge means ``already_replaced``."""
+    def replace_badge(
+        self, badge_id: str, body: Mapping[str, Any], *, template_id: str, recipient_email: str | None = None
+    ) -> IssueResult:
+        """Replace (§5.6) badge ``badge_id`` of ``template_id``: ``replaced`` with the new badge.
+        After an uncertain outcome or a refusal, a replacement already linked to the old badge
+        (on either side, §5.6) means ``replaced`` / ``already_replaced``."""
         endpoint = self._path("badges", badge_id, "replace")
         for attempt in range(1, self.retry.max_attempts + 1):
             try:
                 badge = data_object(self.call("POST", endpoint, json_body=dict(body), idempotent=False))
                 return IssueResult("replaced", badge["id"], badge)
             except (UncertainOutcomeError, ValidationError) as exc:
-                replacement = self.get_badge(badge_id).get("replacement_badge_id")
-                if replacement:
+                replacement = self._replacement_of(badge_id, template_id, body, recipient_email)
+                if replacement is not None:
                     outcome = "replaced" if isinstance(exc, UncertainOutcomeError) else "already_replaced"
-                    return IssueResult(outcome, replacement, self.get_badge(replacement))
+                    return IssueResult(outcome, replacement["id"], replacement)
                 if isinstance(exc, ValidationError) or attempt == self.retry.max_attempts:
                     raise
                 self.sleep(self.retry.backoff(attempt))
         raise AssertionError("unreachable: the loop returns or raises")
+
+    def _replacement_of(
+        self, badge_id: str, template_id: str, body: Mapping[str, Any], recipient_email: str | None
+    ) -> dict[str, Any] | None:
+        """The badge that replaced ``badge_id``, from the old badge's ``replacement_badge_id`` or
+        a badge of the new template naming it in ``replaces_badge_id``."""
+        new_template = str(body.get("badge_template_id") or template_id)
+        candidates = {template_id, new_template}
+        badges = [
+            badge
+            for template in sorted(candidates)
+            for badge in self._walk(
+                "badges", {"badge_template_id": template, "recipient_email": recipient_email}, None
+            )
+        ]
+        by_id = {badge.get("id"): badge for badge in badges}
+        linked = (by_id.get(badge_id) or {}).get("replacement_badge_id")
+        if linked:
+            return by_id.get(linked) or {"id": linked}
+        return next((badge for badge in badges if badge.get("replaces_badge_id") == badge_id), None)
 
     def delete_badge(self, badge_id: str) -> bool:
         """Delete (§5.7); False when the badge was already gone (e.g. a retried DELETE)."""
@@ -314,15 +381,16 @@ class CredlyHook(ApiHttpHook):
 
     def revoke_badges(
         self,
-        revocations: Sequence[tuple[str, str]],
+        revocations: Sequence[tuple[str, str, str]],
         *,
         keys: Sequence[Hashable] | None = None,
         max_workers: int | None = None,
     ) -> list[BulkOutcome]:
-        """Revoke many ``(badge_id, reason)`` pairs."""
+        """Revoke many ``(badge_id, reason, template_id)`` triples."""
 
-        def revoke(item: tuple[str, str]) -> tuple[str, str | None]:
-            return "revoked", self.revoke_badge(*item)["id"]
+        def revoke(item: tuple[str, str, str]) -> tuple[str, str | None]:
+            badge_id, reason, template_id = item
+            return "revoked", self.revoke_badge(badge_id, reason, template_id=template_id)["id"]
 
         return self.run_bulk(revocations, revoke, keys=keys, max_workers=max_workers)
 
@@ -389,23 +457,50 @@ class CredlyHook(ApiHttpHook):
         return (self._token,) if self._token else ()
 
 
+def is_learners_badge(
+    badge: Mapping[str, Any], template_id: str, recipient_email: str | None, issuer_earner_id: str | None
+) -> bool:
+    """Whether a listed badge is this learner's badge of this template: same template, same
+    recipient e-mail (case-insensitive, when given) and, when both sides carry one, the same
+    ``issuer_earner_id``. Every look-up result goes through this, whatever filters were sent."""
+    if str((badge.get("badge_template") or {}).get("id") or badge.get("badge_template_id")) != template_id:
+        return False
+    if recipient_email and str(badge.get("recipient_email") or "").strip().lower() != _email_key(
+        recipient_email
+    ):
+        return False
+    earner = badge.get("issuer_earner_id")
+    return not (earner and issuer_earner_id) or str(earner) == str(issuer_earner_id)
+
+
+def _email_key(email: str) -> str:
+    return email.strip().lower()
+
+
 def _filter_param(filters: Mapping[str, Any]) -> str | None:
-    """§4 syntax: ``key::value`` joined by ``|``; lists comma-joined; datetimes ISO 8601 UTC."""
+    """§4 syntax: ``key::value`` joined by ``|``; lists comma-joined; datetimes ISO 8601 UTC.
+
+    A value holding the syntax's own separators (``|``, ``,``, ``::``) would change the filter
+    (an e-mail ``a@x.com|state::revoked``), so it is refused, naming the key."""
     conditions = []
     for key, value in filters.items():
         if value is None:
             continue
-        if isinstance(value, str):
-            text = value
-        elif isinstance(value, bool):
-            text = str(value).lower()
+        if isinstance(value, bool):
+            items = [str(value).lower()]
         elif isinstance(value, datetime):
-            text = _iso(value)
-        elif isinstance(value, Sequence):
-            text = ",".join(str(item) for item in value)
+            items = [_iso(value)]
+        elif isinstance(value, str) or not isinstance(value, Sequence):
+            items = [str(value)]
         else:
-            text = str(value)
-        conditions.append(f"{key}::{text}")
+            items = [str(item) for item in value]
+        for item in items:
+            if any(separator in item for separator in FILTER_SEPARATORS):
+                raise ValueError(
+                    f"Credly filter {key}: value {item!r} contains one of {' '.join(FILTER_SEPARATORS)}, "
+                    "which the filter syntax reserves"
+                )
+        conditions.append(f"{key}::{','.join(items)}")
     return "|".join(conditions) or None
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 from credly_sync.hooks.credly import CredlyHook
 from credly_sync.operators.apply import Applied, ApplyJournalOperator
 from credly_sync.planning.lms_to_credly import ISSUE, REPLACE, REVOKE
-from credly_sync.warehouse.journal import JournalEntry
+from credly_sync.warehouse.journal import JournalEntry, Outcome, record_outcomes
 from credly_sync.warehouse.ledger import ledger_row, record_issued, record_replaced, record_revoked
 
 
@@ -51,13 +51,21 @@ class IssueBadgesOperator(CredlyBadgeOperator):
         return {"outcome": result.outcome, "badge_id": result.badge_id, "ours": ours}
 
     def record_effects(self, connection: Connection, applied: list[Applied]) -> None:
-        record_issued(
+        rows = {
+            result["badge_id"]: entry
+            for entry, result in applied
+            if result and result["badge_id"] and result["ours"]
+        }
+        conflicts = record_issued(
             connection,
             [
-                ledger_row(result["badge_id"], entry.payload["badge"], entry.payload["learning_object"])
-                for entry, result in applied
-                if result and result["badge_id"] and result["ours"]
+                ledger_row(badge_id, entry.payload["badge"], entry.payload["learning_object"])
+                for badge_id, entry in rows.items()
             ],
+        )
+        record_outcomes(
+            connection,
+            [Outcome(rows[c.credly_badge_id].op_key, "failed", last_error=str(c)) for c in conflicts],
         )
 
 
@@ -67,7 +75,13 @@ class RevokeBadgesOperator(CredlyBadgeOperator):
     kinds = (REVOKE,)
 
     def apply_one(self, hook: CredlyHook, entry: JournalEntry) -> dict[str, Any] | None:
-        badge = hook.revoke_badge(entry.payload["badge_id"], entry.payload["reason"])
+        payload = entry.payload
+        badge = hook.revoke_badge(
+            payload["badge_id"],
+            payload["reason"],
+            template_id=payload["badge_template_id"],
+            recipient_email=payload.get("recipient_email"),
+        )
         return {"outcome": "revoked", "badge_id": badge["id"]}
 
     def record_effects(self, connection: Connection, applied: list[Applied]) -> None:
@@ -81,7 +95,13 @@ class ReplaceBadgesOperator(CredlyBadgeOperator):
     kinds = (REPLACE,)
 
     def apply_one(self, hook: CredlyHook, entry: JournalEntry) -> dict[str, Any] | None:
-        result = hook.replace_badge(entry.payload["badge_id"], entry.payload["badge"])
+        payload = entry.payload
+        result = hook.replace_badge(
+            payload["badge_id"],
+            payload["badge"],
+            template_id=payload["badge"]["badge_template_id"],
+            recipient_email=payload.get("recipient_email"),
+        )
         return {
             "outcome": result.outcome,
             "badge_id": result.badge_id,

@@ -29,7 +29,7 @@ from credly_sync.planning.credly_to_lms import (
     plan_credly_to_lms,
 )
 from credly_sync.planning.frames import frame
-from credly_sync.runs import CREDLY_TO_LMS, SyncWindow, is_dry_run, require_direction, sync_window
+from credly_sync.runs import SyncWindow, is_dry_run, sync_window
 from credly_sync.settings import load_settings
 from credly_sync.warehouse.engine import WAREHOUSE_CONN_ID, warehouse_engine
 from credly_sync.warehouse.journal import JournalEntry, mark_skipped, open_operations, record_operations
@@ -77,10 +77,11 @@ class PlanCredlyToLmsOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         engine = warehouse_engine(self.warehouse_conn_id)
         settings = load_settings(engine)
-        require_direction(settings, CREDLY_TO_LMS)
         window = sync_window(context, settings)
         self.log.info("reading Credly badges: %s", window.describe())
-        inputs, unknown_codes = self._extract(engine, window)
+        if not settings.credly_certifications_to_lms:
+            self.log.info("certification awards are not planned: CREDLY_INTEGRATION_MASTER is the LMS")
+        inputs, unknown_codes = self._extract(engine, window, settings.credly_certifications_to_lms)
         plan = plan_credly_to_lms(
             **inputs,
             ledger=read_ledger(engine, live_only=False),
@@ -117,9 +118,14 @@ class PlanCredlyToLmsOperator(BaseOperator):
         self.log.info("plan: %s", {k: v for k, v in summary.items() if not isinstance(v, list)})
         return summary
 
-    def _extract(self, engine: Engine, window: SyncWindow) -> tuple[dict[str, pd.DataFrame], list[str]]:
-        """The planner's inputs (but the ledger), and the mapped codes the LMS does not know."""
+    def _extract(
+        self, engine: Engine, window: SyncWindow, certifications: bool
+    ) -> tuple[dict[str, pd.DataFrame], list[str]]:
+        """The planner's inputs (but the ledger), and the mapped codes the LMS does not know.
+        Without ``certifications`` (the LMS is the master) no code is mapped."""
         mappings = frame(active_mappings(engine), MAPPING_COLUMNS)
+        if not certifications:
+            mappings = mappings.assign(certification_code=None)
         credly = CredlyHook(self.credly_conn_id, per_page=self.credly_page_size)
         docebo = DoceboHook(self.docebo_conn_id)
         badges = extract.credly_badges(credly, mappings["badge_template_id"].dropna(), window)

@@ -8,21 +8,37 @@ from typing import Any
 
 import pandas as pd
 from airflow.sdk import BaseOperator, Context
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from credly_sync.extract import lms
 from credly_sync.hooks.credly import CredlyHook
 from credly_sync.hooks.docebo import DoceboHook
-from credly_sync.planning.lms_to_credly import DESIRED_COLUMNS, ISSUE, IssuePolicy, plan_lms_to_credly
-from credly_sync.runs import LMS_TO_CREDLY, is_dry_run, require_direction, sync_window
-from credly_sync.settings import load_settings
+from credly_sync.planning.credly_to_lms import CERTIFICATION_AWARD
+from credly_sync.planning.lms_to_credly import (
+    DESIRED_COLUMNS,
+    ISSUE,
+    KINDS,
+    REVOKE,
+    IssuePolicy,
+    LmsToCredlyPlan,
+    check_revocation_share,
+    plan_lms_to_credly,
+)
+from credly_sync.runs import SyncWindow, allows_mass_revocation, is_dry_run, sync_window
+from credly_sync.settings import IntegrationSettings, load_settings
 from credly_sync.warehouse.engine import WAREHOUSE_CONN_ID, warehouse_engine
-from credly_sync.warehouse.journal import open_operation_keys, record_operations
+from credly_sync.warehouse.journal import (
+    applied_results,
+    open_operation_keys,
+    record_operations,
+    supersede_unplanned,
+)
 from credly_sync.warehouse.ledger import read_ledger
 from credly_sync.warehouse.mappings import active_mappings
 from credly_sync.warehouse.templates import read_template_table, replace_course_templates
 
 REPORTED_LEARNERS = 50
+REPORTED_FIELDS = ("lms_user_id", "object_type", "object_id", "badge_template_id", "reason")
 
 
 class PlanLmsToCredlyOperator(BaseOperator):
@@ -58,23 +74,27 @@ class PlanLmsToCredlyOperator(BaseOperator):
     def execute(self, context: Context) -> list[list[int]]:
         engine = warehouse_engine(self.warehouse_conn_id)
         settings = load_settings(engine)
-        require_direction(settings, LMS_TO_CREDLY)
         window = sync_window(context, settings)
         self.log.info("reading LMS achievements: %s", window.describe())
-        desired, issued, ledger, by_course = self._extract(engine, settings.course_additional_field, window)
+        if not settings.lms_certifications_to_credly:
+            self.log.info("certification awards are not read: CREDLY_INTEGRATION_MASTER is CREDLY")
+        desired, issued, ledger, by_course = self._extract(engine, settings, window)
         policy = IssuePolicy(
             sync_revocation=settings.sync_revocation,
             default_expiration_days=settings.default_expiration_days,
             evidence_title=settings.evidence_title,
         )
         plan = plan_lms_to_credly(desired, issued, ledger, policy, datetime.now(UTC))
+        check_revocation_share(plan, len(ledger), allowed=allows_mass_revocation(context))
         for learner in plan.rejected_learners[:REPORTED_LEARNERS]:
             self.log.warning(
                 "not sent: learner %s (%s): %s", learner["lms_user_id"], learner["email"], learner["reason"]
             )
         dry_run = is_dry_run(context)
+        superseded = 0
         if not dry_run:
             with engine.begin() as connection:
+                superseded = self._supersede(connection, plan, desired, window, policy, context["run_id"])
                 record_operations(connection, plan.operations, context["run_id"])
                 replace_course_templates(connection, by_course)
         summary = {
@@ -82,34 +102,61 @@ class PlanLmsToCredlyOperator(BaseOperator):
             "dry_run": dry_run,
             "achievements": len(desired),
             **plan.summary(),
-            "rejected_learner_examples": plan.rejected_learners[:REPORTED_LEARNERS],
+            "superseded": superseded,
+            # LMS ids and reasons only: learner e-mails stay out of XCom (the log names them)
+            "rejected_learner_examples": [
+                {key: learner[key] for key in REPORTED_FIELDS}
+                for learner in plan.rejected_learners[:REPORTED_LEARNERS]
+            ],
             "planned": [op.op_key for op in plan.operations[:REPORTED_LEARNERS]] if dry_run else [],
         }
         self.log.info("plan: %s", {k: v for k, v in summary.items() if not isinstance(v, list)})
         context["ti"].xcom_push(key="summary", value=summary)
         return [] if dry_run else self._partitions(engine)
 
-    def _extract(self, engine: Engine, field_name: str, window: Any) -> tuple[Any, ...]:
+    @staticmethod
+    def _supersede(
+        connection: Connection,
+        plan: LmsToCredlyPlan,
+        desired: pd.DataFrame,
+        window: SyncWindow,
+        policy: IssuePolicy,
+        run_id: str,
+    ) -> int:
+        """Close the open operations this plan no longer makes: for the learners it read (all of
+        them on a full reconcile), and every open revocation once SYNC_REVOCATION is off."""
+        planned = [op.op_key for op in plan.operations]
+        reason = f"superseded by the plan of {run_id}"
+        targets = None if window.full else set(desired["lms_user_id"].astype(str))
+        count = supersede_unplanned(connection, KINDS, planned, targets=targets, reason=reason)
+        if not policy.sync_revocation:
+            count += supersede_unplanned(
+                connection, [REVOKE], planned, reason=f"{reason}: SYNC_REVOCATION is false"
+            )
+        return count
+
+    def _extract(self, engine: Engine, settings: IntegrationSettings, window: SyncWindow) -> tuple[Any, ...]:
         """Achievements with learner details, badges held, the ledger, and course -> template."""
         docebo = DoceboHook(self.docebo_conn_id)
         mappings = pd.DataFrame(active_mappings(engine))
-        by_plan = _templates_by(mappings, "learning_plan_id")
-        by_code = _templates_by(mappings, "certification_code")
-        by_course = lms.course_templates(docebo, field_name, read_template_table(engine))
+        by_plan = _templates_by(mappings, "learning_plan_id", self.log)
+        by_code = _templates_by(mappings, "certification_code", self.log)
+        if not settings.lms_certifications_to_credly:
+            by_code = {}
+        by_course = lms.course_templates(
+            docebo, settings.course_additional_field, read_template_table(engine)
+        )
+        synced_awards = applied_results(engine, [CERTIFICATION_AWARD], "award_id")
         achievements = pd.concat(
             [
                 lms.course_achievements(docebo, window, by_course),
                 lms.learning_plan_achievements(docebo, window, by_plan),
-                lms.certification_achievements(docebo, window, by_code),
+                lms.certification_achievements(docebo, window, by_code, synced_awards),
             ],
             ignore_index=True,
         )
         ledger = read_ledger(engine)
         if window.full:
-            mapped = {("course", c) for c in by_course} | {("learning_plan", p) for p in by_plan}
-            mapped |= {("certification", code) for code in by_code}
-            lost = lms.lost_achievements(achievements, ledger, mapped)
-            achievements = pd.concat([achievements, lost], ignore_index=True)
             templates = set(achievements["badge_template_id"]) | set(ledger["badge_template_id"])
             issued = lms.badges_in_credly(CredlyHook(self.credly_conn_id, per_page=100), templates)
         else:
@@ -126,9 +173,19 @@ class PlanLmsToCredlyOperator(BaseOperator):
         return [[index, count] for index in range(count)]
 
 
-def _templates_by(mappings: pd.DataFrame, column: str) -> dict[str, str]:
-    """Learning plan id or certification code -> badge template id, from the active mappings."""
+def _templates_by(mappings: pd.DataFrame, column: str, log: Any) -> dict[str, list[str]]:
+    """Learning plan id or certification code -> the badge template ids it maps to (one object
+    may map to several templates). A learning plan id that is not a whole number is reported
+    and skipped, so that one bad row cannot stop every run."""
     if mappings.empty:
         return {}
     rows = mappings[mappings[column].notna()]
-    return dict(zip(rows[column].astype(str), rows["badge_template_id"], strict=True))
+    templates: dict[str, list[str]] = {}
+    for key, template in zip(rows[column].astype(str).str.strip(), rows["badge_template_id"], strict=True):
+        if column == "learning_plan_id" and not key.isdigit():
+            log.warning("mapping skipped: learning_plan_id %r is not a Docebo learning plan id", key)
+            continue
+        templates.setdefault(key, [])
+        if template not in templates[key]:
+            templates[key].append(template)
+    return templates

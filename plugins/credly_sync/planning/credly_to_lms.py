@@ -41,7 +41,7 @@ from typing import Any
 
 import pandas as pd
 
-from credly_sync.planning.frames import records
+from credly_sync.planning.frames import records, utc_times
 from credly_sync.planning.lms_to_credly import HOLDING_STATES
 from credly_sync.warehouse.journal import Operation
 
@@ -557,7 +557,7 @@ def _flag(value: Any) -> bool:
 
 
 def _utc(values: pd.Series) -> pd.Series:
-    return pd.to_datetime(values, utc=True, format="ISO8601")
+    return utc_times(values)
 
 
 def _days(values: pd.Series) -> pd.Series:

@@ -27,3 +27,24 @@ def _missing(value: Any) -> bool:
 
 def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
+
+
+ZERO_DATE = "0000-00-00"  # Docebo's empty date (and "0000-00-00 00:00:00"): no date at all
+_DATE_ONLY = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def without_zero_dates(values: pd.Series) -> pd.Series:
+    """``values`` with the LMS's zero dates (and blanks) as missing."""
+    text = values.astype(object).where(values.notna(), None)
+    zero = text.map(lambda v: isinstance(v, str) and (v.strip() == "" or v.strip().startswith(ZERO_DATE)))
+    return text.mask(zero.astype(bool), None)
+
+
+def utc_times(values: pd.Series) -> pd.Series:
+    """Timestamps in UTC from ISO 8601 text, datetimes or dates; zero dates and blanks are NaT."""
+    return pd.to_datetime(without_zero_dates(values), utc=True, format="ISO8601")
+
+
+def date_only(values: pd.Series) -> pd.Series:
+    """Whether each value is a bare calendar date (``YYYY-MM-DD``) rather than a moment."""
+    return without_zero_dates(values).astype(str).str.strip().str.match(_DATE_ONLY).fillna(False).astype(bool)

@@ -193,3 +193,46 @@ def supersede_open(connection: Connection, kinds: Sequence[str], reason: str) ->
         .where(journal.c.kind.in_(kinds), journal.c.status.in_(OPEN_STATUSES))
         .values(status="skipped", last_error=reason, updated_at=utcnow())
     )
+
+
+def supersede_unplanned(
+    connection: Connection,
+    kinds: Sequence[str],
+    planned_keys: Iterable[str],
+    *,
+    targets: Iterable[str] | None = None,
+    reason: str,
+) -> int:
+    """Close as ``superseded`` the open operations of ``kinds`` (for ``targets`` only, when
+    given) that a newer plan did not make again; they are never sent. Returns how many."""
+    journal = operation_journal
+    planned = set(planned_keys)
+    query = select(journal.c.op_key, journal.c.target).where(
+        journal.c.kind.in_(kinds), journal.c.status.in_(OPEN_STATUSES)
+    )
+    wanted_targets = None if targets is None else set(targets)
+    stale = [
+        row.op_key
+        for row in connection.execute(query)
+        if row.op_key not in planned and (wanted_targets is None or row.target in wanted_targets)
+    ]
+    for start in range(0, len(stale), LOOKUP_CHUNK):
+        connection.execute(
+            journal.update()
+            .where(journal.c.op_key.in_(stale[start : start + LOOKUP_CHUNK]))
+            .values(status="superseded", last_error=reason, updated_at=utcnow())
+        )
+    return len(stale)
+
+
+def applied_results(engine: Engine, kinds: Sequence[str], field: str) -> set[str]:
+    """The values of ``field`` in the results of applied operations of ``kinds`` (e.g. the LMS
+    award ids ``credly_to_lms`` created)."""
+    journal = operation_journal
+    query = select(journal.c.result).where(journal.c.kind.in_(kinds), journal.c.status == "applied")
+    with engine.connect() as connection:
+        return {
+            str(result[field])
+            for result in connection.execute(query).scalars()
+            if isinstance(result, dict) and result.get(field) is not None
+        }

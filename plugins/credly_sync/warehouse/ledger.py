@@ -6,6 +6,7 @@ The Credly -> LMS direction skips these badges, and revocation only touches them
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -49,25 +50,48 @@ def ledger_row(badge_id: str, badge: dict[str, Any], learning_object: dict[str, 
     }
 
 
-def record_issued(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert the ledger rows of new badges (one statement) and refresh those already known."""
+@dataclass(frozen=True)
+class LedgerConflict:
+    """A badge id the ledger already gives to another learner: never reassigned, reported."""
+
+    credly_badge_id: str
+    ledger_lms_user_id: str
+    claimed_by_lms_user_id: str
+
+    def __str__(self) -> str:
+        return (
+            f"Credly badge {self.credly_badge_id} is in the ledger for LMS user {self.ledger_lms_user_id}, "
+            f"not {self.claimed_by_lms_user_id}: left as it is"
+        )
+
+
+def record_issued(connection: Connection, rows: Sequence[dict[str, Any]]) -> list[LedgerConflict]:
+    """Insert the ledger rows of new badges (one statement) and refresh those already known for
+    the same learner. A badge id the ledger holds for another learner is left untouched and
+    returned as a conflict."""
     if not rows:
-        return
+        return []
     ledger = issued_badge_ledger
     by_id = {row["credly_badge_id"]: row for row in rows}
-    known = set(
+    owners = dict(
         connection.execute(
-            select(ledger.c.credly_badge_id).where(ledger.c.credly_badge_id.in_(by_id))
-        ).scalars()
+            select(ledger.c.credly_badge_id, ledger.c.lms_user_id).where(ledger.c.credly_badge_id.in_(by_id))
+        ).all()
     )
-    new = [row for badge_id, row in by_id.items() if badge_id not in known]
+    new = [row for badge_id, row in by_id.items() if badge_id not in owners]
     if new:
         connection.execute(ledger.insert(), new)
-    for badge_id in known:
-        values = {k: v for k, v in by_id[badge_id].items() if k != "credly_badge_id"}
+    conflicts = []
+    for badge_id, owner in owners.items():
+        row = by_id[badge_id]
+        if str(owner) != str(row["lms_user_id"]):
+            conflicts.append(LedgerConflict(badge_id, str(owner), str(row["lms_user_id"])))
+            continue
+        values = {k: v for k, v in row.items() if k != "credly_badge_id"}
         connection.execute(
             ledger.update().where(ledger.c.credly_badge_id == badge_id).values(**values, updated_at=utcnow())
         )
+    return conflicts
 
 
 def record_revoked(connection: Connection, badge_id: str) -> None:
