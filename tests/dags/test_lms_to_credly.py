@@ -207,3 +207,50 @@ def test_a_three_day_backfill_processes_each_completion_once(world: World) -> No
         assert all(earlier[1] == later[0] for earlier, later in itertools.pairwise(windows))
     assert world.credly.call_count("POST", "badges") == 3
     assert world.held(world.course_template.id) == {learner(i).email: ["pending"] for i in range(3)}
+
+
+def test_master_scope_multi_template_mappings_bad_rows_and_no_loop(world: World) -> None:
+    """CREDLY master: certification awards stay Credly -> LMS, courses and plans still issue; a
+    learning plan mapped to two templates earns both; a bad mapping row is skipped, not fatal;
+    an award that came from Credly is never issued back."""
+    second = world.credly.create_template("Data Path Plus")
+    with world.warehouse.begin() as connection:
+        connection.execute(
+            credly_integration_mappings.insert(),
+            [
+                {"badge_template_id": second.id, "learning_plan_id": str(PLAN)},
+                {"badge_template_id": second.id, "learning_plan_id": "LP-not-a-number"},
+            ],
+        )
+    world.complete_course(0, "2026-03-01 10:15:00")
+    world.docebo.state.complete_learning_plan(learner(1).user_id, PLAN, "2026-03-02 08:00:00")
+    award = {"id_cert": 901, "user_id": learner(2).user_id, "issued_on": "2026-03-03"}
+    world.docebo.state.award_certification(award)
+    write_setting(world.warehouse, "CREDLY_INTEGRATION_MASTER", "CREDLY")
+    assert world.run(**FULL).state == DagRunState.SUCCESS
+    assert world.held(world.course_template.id) == {learner(0).email: ["pending"]}
+    assert world.held(world.plan_template.id) == {learner(1).email: ["pending"]}
+    assert world.held(second.id) == {learner(1).email: ["pending"]}
+    assert world.held(world.cert_template.id) == {}, "the CREDLY master keeps certifications in Credly"
+
+    write_setting(world.warehouse, "CREDLY_INTEGRATION_MASTER", "")
+    from_credly = {**award, "user_id": learner(3).user_id, "source": "Credly"}
+    world.docebo.state.award_certification(from_credly)
+    assert world.run(**FULL).state == DagRunState.SUCCESS
+    assert world.held(world.cert_template.id) == {learner(2).email: ["pending"]}, (
+        "learner 3's award came from Credly: issuing it back would loop"
+    )
+
+
+def test_a_later_batch_sync_start_date_revokes_nothing(world: World) -> None:
+    write_setting(world.warehouse, "SYNC_REVOCATION", "true")
+    world.complete_course(0, "2026-03-01 10:15:00")
+    world.complete_course(1, "2026-05-01 10:15:00")
+    assert world.run(**FULL).state == DagRunState.SUCCESS
+    write_setting(world.warehouse, "BATCH_SYNC_START_DATE", "2026-04-01")
+    assert world.run(**FULL).state == DagRunState.SUCCESS
+    assert world.held(world.course_template.id) == {
+        learner(0).email: ["pending"],
+        learner(1).email: ["pending"],
+    }
+    assert world.credly.call_count("PUT", "badges/{badge_id}/revoke") == 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from credly_sync.planning.frames import frame
 from credly_sync.planning.lms_to_credly import (
     DESIRED_COLUMNS,
@@ -14,6 +16,8 @@ from credly_sync.planning.lms_to_credly import (
     REPLACE,
     REVOKE,
     IssuePolicy,
+    MassRevocationError,
+    check_revocation_share,
     plan_lms_to_credly,
 )
 
@@ -197,3 +201,96 @@ def test_a_revoked_award_keeps_a_badge_the_ledger_says_another_object_earned() -
         "learning_object_id": "CERT-1",
     }
     assert kinds(plan([revoked], [badge()], [earned_by_cert])) == [(REVOKE, "revoke:b1")]
+
+
+# --- sync-core rules: ownership, expiry, revocation ------------------------------------------
+
+
+def test_an_earner_id_alone_does_not_make_a_badge_ours() -> None:
+    """Another system in the organisation set its own earner id 10001 for someone else."""
+    revoked = achievement(object_type="certification", object_id="CERT-1", revoked=True)
+    foreign = badge(recipient_email="someone.else@example.com")
+    assert plan([revoked], [foreign]).operations == []
+    assert kinds(plan([achievement()], [foreign])) == [(ISSUE, "issue:t1:10001:20260501T093000")]
+
+
+def test_ours_by_earner_id_and_email_in_any_case() -> None:
+    revoked = achievement(object_type="certification", object_id="CERT-1", revoked=True)
+    assert kinds(plan([revoked], [badge(recipient_email="Learner000001@Example.com")])) == [
+        (REVOKE, "revoke:b1")
+    ]
+
+
+def test_a_revocation_carries_what_a_list_look_up_needs() -> None:
+    revoked = achievement(object_type="certification", object_id="CERT-1", revoked=True)
+    [op] = plan([revoked], [badge()]).operations
+    assert op.payload["badge_template_id"] == "t1"
+    assert op.payload["recipient_email"] == "learner000001@example.com"
+
+
+def test_revoking_needs_no_names_or_valid_email() -> None:
+    revoked = achievement(
+        object_type="certification", object_id="CERT-1", revoked=True, first_name=None, email="bad"
+    )
+    ledger = [{"credly_badge_id": "b1", "lms_user_id": "10001", "badge_template_id": "t1"}]
+    result = plan([revoked], [badge()], ledger)
+    assert kinds(result) == [(REVOKE, "revoke:b1")]
+    assert result.rejected_learners == []
+
+
+def test_an_always_valid_certification_gives_no_expiry_and_ignores_the_default_days() -> None:
+    always_valid = achievement(object_type="certification", object_id="CERT-1", lms_expires_at="0000-00-00")
+    [op] = plan([always_valid]).operations
+    assert op.payload["badge"]["expires_at"] is None
+    [course] = plan([achievement()]).operations
+    assert course.payload["badge"]["expires_at"] == "2026-07-01 12:00:00 +0000", "today + 30 days"
+
+
+def test_a_date_only_expiry_keeps_its_calendar_date() -> None:
+    award = achievement(object_type="certification", object_id="CERT-1", lms_expires_at="2027-03-01")
+    [op] = plan([award]).operations
+    assert op.payload["badge"]["expires_at"] == "2027-03-01 12:00:00 +0000"
+    assert plan([award], [badge(expires_at="2027-03-01T12:00:00Z")]).operations == []
+
+
+def test_of_an_expired_and_a_renewed_award_the_latest_wins() -> None:
+    expired = achievement(
+        object_type="certification",
+        object_id="CERT-1",
+        completed_at="2025-01-10T00:00:00Z",
+        lms_expires_at="2026-01-10",
+    )
+    renewed = {**expired, "completed_at": "2026-01-05T00:00:00Z", "lms_expires_at": "2027-01-05"}
+    [op] = plan([renewed, expired]).operations
+    assert op.kind == ISSUE and op.payload["badge"]["expires_at"] == "2027-01-05 12:00:00 +0000"
+    [replace] = plan([expired, renewed], [badge(expires_at="2026-01-10T12:00:00Z")]).operations
+    assert (replace.kind, replace.payload["badge"]["expires_at"]) == (REPLACE, "2027-01-05 12:00:00 +0000")
+
+
+def test_zero_dates_are_null_not_a_crash() -> None:
+    never = achievement(completed_at="2026-05-01 09:30:00", lms_expires_at="0000-00-00 00:00:00")
+    [op] = plan([never]).operations
+    assert op.payload["badge"]["issued_at"] == "2026-05-01 09:30:00 +0000"
+
+
+def test_a_plan_revoking_too_many_badges_stops_unless_allowed() -> None:
+    revoked = [
+        achievement(
+            lms_user_id=str(i),
+            email=f"l{i}@example.com",
+            object_type="certification",
+            object_id="CERT-1",
+            revoked=True,
+        )
+        for i in range(11)
+    ]
+    held = [
+        badge(badge_id=f"b{i}", issuer_earner_id=str(i), recipient_email=f"l{i}@example.com")
+        for i in range(11)
+    ]
+    result = plan(revoked, held)
+    assert len(result.operations) == 11
+    with pytest.raises(MassRevocationError, match=r"revoke 11 of 500 badges held.*allow_mass_revocation"):
+        check_revocation_share(result, 500, allowed=False)
+    check_revocation_share(result, 500, allowed=True)
+    check_revocation_share(result, 550, allowed=False)  # 2 % of 550 is 11
