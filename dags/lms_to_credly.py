@@ -47,7 +47,7 @@ from airflow.sdk import DAG, CronDataIntervalTimetable
 
 from credly_sync.operators.badges import IssueBadgesOperator, ReplaceBadgesOperator, RevokeBadgesOperator
 from credly_sync.operators.lms_to_credly import PlanLmsToCredlyOperator
-from credly_sync.runs import SYNC_PARAMS
+from credly_sync.runs import ALLOW_MASS_REVOCATION, SYNC_PARAMS
 
 with DAG(
     dag_id="lms_to_credly",
@@ -55,7 +55,7 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    params=SYNC_PARAMS,
+    params={**SYNC_PARAMS, **ALLOW_MASS_REVOCATION},
     doc_md=__doc__,
     default_args={"owner": "credly-sync", "retries": 2, "retry_delay": timedelta(minutes=2)},
     tags=["credly-sync", "credly", "docebo", "badges"],
