@@ -3,6 +3,7 @@ webhooks, snapshots and the seeded generator (contract: reference/credly-api.md)
 
 from __future__ import annotations
 
+import argparse
 import threading
 from typing import Any
 
@@ -14,6 +15,7 @@ from fastapi.responses import JSONResponse
 from include.simulators.common.faults import FaultRule
 from include.simulators.common.people import learner
 from include.simulators.common.server import ThreadedServer
+from include.simulators.credly.__main__ import add_arguments, build_app
 from include.simulators.credly.generator import generate_world
 from include.simulators.credly.records import to_dict
 from tests.fixtures.credly import CredlySim
@@ -77,13 +79,14 @@ def test_rotated_or_expired_token_stops_working(credly_sim: CredlySim, api: requ
 # --- envelopes, paging, filters --------------------------------------------------------------
 
 
-def test_template_pages_carry_metadata_and_links_keep_the_query(
+def test_template_pages_carry_metadata_and_strict_links_carry_only_the_page(
     credly_sim: CredlySim, api: requests.Session
 ) -> None:
     for index in range(7):
         credly_sim.create_template(f"Template {index}")
     url = f"{credly_sim.api_url}/badge_templates"
-    first = api.get(url, params={"per": 3, "sort": "-name", "filter": "state::active"}).json()
+    query = {"per": 3, "sort": "-name", "filter": "state::active"}
+    first = api.get(url, params=query).json()
     assert [item["name"] for item in first["data"]] == ["Template 6", "Template 5", "Template 4"]
     meta = first["metadata"]
     assert (meta["count"], meta["current_page"], meta["total_count"], meta["total_pages"], meta["per"]) == (
@@ -94,7 +97,25 @@ def test_template_pages_carry_metadata_and_links_keep_the_query(
         3,
     )
     assert meta["previous_page_url"] is None
-    assert meta["next_page_url"].startswith("http://")
+    assert meta["next_page_url"] == f"{url}?page=2"
+
+    # Following the link bare loses per and sort: page 2 of 50 is empty.
+    assert api.get(meta["next_page_url"]).json()["data"] == []
+    names, next_url = [], meta["next_page_url"]
+    while next_url:  # what a client must do: its own query, the link's page
+        page = api.get(next_url, params=query).json()
+        names += [item["name"] for item in page["data"]]
+        next_url = page["metadata"]["next_page_url"]
+    assert names == ["Template 3", "Template 2", "Template 1", "Template 0"]
+    assert page["metadata"]["previous_page_url"] == f"{url}?page=2"
+
+
+def test_helpful_links_keep_the_query(credly_sim: CredlySim, api: requests.Session) -> None:
+    credly_sim.set_strict(False)
+    for index in range(7):
+        credly_sim.create_template(f"Template {index}")
+    url = f"{credly_sim.api_url}/badge_templates"
+    meta = api.get(url, params={"per": 3, "sort": "-name", "filter": "state::active"}).json()["metadata"]
     assert "sort=-name" in meta["next_page_url"] and "filter=state" in meta["next_page_url"]
 
     names, next_url = [], meta["next_page_url"]
@@ -103,15 +124,19 @@ def test_template_pages_carry_metadata_and_links_keep_the_query(
         names += [item["name"] for item in page["data"]]
         next_url = page["metadata"]["next_page_url"]
     assert names == ["Template 3", "Template 2", "Template 1", "Template 0"]
-    assert page["metadata"]["previous_page_url"]
 
 
-def test_default_page_size_is_50_and_per_is_capped(credly_sim: CredlySim, api: requests.Session) -> None:
+@pytest.mark.parametrize(("strict", "cap"), [(True, 50), (False, 100)], ids=["strict", "helpful"])
+def test_default_page_size_is_50_and_per_is_capped(
+    credly_sim: CredlySim, api: requests.Session, strict: bool, cap: int
+) -> None:
+    credly_sim.set_strict(strict)
     credly_sim.seed(templates=120, learners=1, badges=0)
     url = f"{credly_sim.api_url}/badge_templates"
     assert api.get(url).json()["metadata"]["per"] == 50
     capped = api.get(url, params={"per": 1000}).json()
-    assert capped["metadata"]["per"] == 100 and len(capped["data"]) == 100
+    assert capped["metadata"]["per"] == cap and len(capped["data"]) == cap
+    assert capped["metadata"]["total_pages"] == -(-120 // cap)
 
 
 def test_template_fields_and_filters(credly_sim: CredlySim, api: requests.Session) -> None:
@@ -137,36 +162,139 @@ def test_template_fields_and_filters(credly_sim: CredlySim, api: requests.Sessio
     expected |= {"time_to_earn", "state_updated_at", "created_at", "updated_at", "recipient_type"}
     assert expected <= set(one["data"])
     assert api.get(f"{url}/nope").status_code == 404
-    assert api.get(url, params={"filter": "colour::red"}).status_code == 422
 
 
-def test_badge_filters_and_sort(credly_sim: CredlySim, api: requests.Session) -> None:
-    credly_sim.seed(templates=4, learners=30, badges=60)
+def test_unknown_template_filter_is_ignored_and_counted(credly_sim: CredlySim, api: requests.Session) -> None:
+    credly_sim.create_template("Archery")
+    credly_sim.create_template("Cooking", state="draft")
+    url = f"{credly_sim.api_url}/badge_templates"
+    answer = api.get(url, params={"filter": "colour::red|state::draft"})
+    assert answer.status_code == 200
+    assert [item["name"] for item in answer.json()["data"]] == ["Cooking"]
+    assert credly_sim.ignored_filters() == {"colour": 1}
+
+    credly_sim.set_strict(False)
+    refused = api.get(url, params={"filter": "colour::red"})
+    assert refused.status_code == 422 and "colour" in refused.json()["data"]["message"]
+
+
+def test_confirmed_badge_filters_and_sort(credly_sim: CredlySim, api: requests.Session) -> None:
+    credly_sim.seed(templates=4, learners=30, badges=45)
     badges = list(credly_sim.state.badges.values())
     template_id = badges[0].badge_template_id
     url = f"{credly_sim.api_url}/badges"
 
     def ids(filter_text: str, sort: str | None = None) -> list[str]:
-        params = {"filter": filter_text, "per": 100, **({"sort": sort} if sort else {})}
+        params = {"filter": filter_text, **({"sort": sort} if sort else {})}
         return [item["id"] for item in api.get(url, params=params).json()["data"]]
 
     assert set(ids(f"badge_template_id::{template_id}")) == {
         badge.id for badge in badges if badge.badge_template_id == template_id
     }
     assert set(ids("state::accepted,pending")) == {b.id for b in badges if b.state in ("accepted", "pending")}
-    email = badges[0].recipient_email
-    assert set(ids(f"recipient_email::{email.upper()}")) == {
-        b.id for b in badges if b.recipient_email == email
+    email, other = badges[0].recipient_email, badges[-1].recipient_email
+    assert set(ids(f"recipient_email::{email.upper()},{other}")) == {
+        b.id for b in badges if b.recipient_email in (email, other)
     }
-    earner = badges[0].issuer_earner_id
-    assert set(ids(f"issuer_earner_id::{earner}")) == {b.id for b in badges if b.issuer_earner_id == earner}
-    middle = sorted(badge.updated_at for badge in badges)[30]
-    assert set(ids(f"updated_at_min::{middle}")) == {b.id for b in badges if b.updated_at >= middle}
-    assert set(ids("issued_at_max::2024-06-30")) == {b.id for b in badges if b.issued_at[:10] <= "2024-06-30"}
+    assert set(ids(f"recipient_email_all::{email}")) == {b.id for b in badges if b.recipient_email == email}
     newest_first = ids("state::accepted,pending,rejected,revoked", "-issued_at")
     issued = [credly_sim.state.badges[badge_id].issued_at for badge_id in newest_first]
     assert issued == sorted(issued, reverse=True)
     assert api.get(url, params={"sort": "colour"}).status_code == 422
+    assert credly_sim.ignored_filters() == {}
+
+
+def test_badges_filter_on_their_template_reporting_tags(credly_sim: CredlySim, api: requests.Session) -> None:
+    tagged = credly_sim.create_template("Tagged", reporting_tags=["Cloud", "ops"])
+    plain = credly_sim.create_template("Plain")
+    url = f"{credly_sim.api_url}/badges"
+    wanted = api.post(url, json=issue_body(tagged.id, 1)).json()["data"]
+    api.post(url, json=issue_body(plain.id, 2))
+    found = api.get(url, params={"filter": "badge_templates[reporting_tags]::cloud,security"}).json()
+    assert [item["id"] for item in found["data"]] == [wanted["id"]]
+
+
+UNCONFIRMED_BADGE_FILTERS = (
+    "issuer_earner_id",
+    "issued_at_min",
+    "issued_at_max",
+    "updated_at_min",
+    "updated_at_max",
+    "created_at_min",
+    "created_at_max",
+    "state_updated_at_min",
+    "state_updated_at_max",
+)
+
+
+@pytest.mark.parametrize("key", UNCONFIRMED_BADGE_FILTERS)
+def test_strict_ignores_and_counts_unconfirmed_badge_filters(
+    credly_sim: CredlySim, api: requests.Session, key: str
+) -> None:
+    credly_sim.seed(templates=3, learners=20, badges=30)
+    template_id = next(iter(credly_sim.state.templates))
+    value = "10001" if key == "issuer_earner_id" else "2000-01-01" if key.endswith("_max") else "2999-01-01"
+    url = f"{credly_sim.api_url}/badges"
+    plain = api.get(url, params={"filter": f"badge_template_id::{template_id}"}).json()
+    answer = api.get(url, params={"filter": f"{key}::{value}|badge_template_id::{template_id}"})
+    assert answer.status_code == 200
+    assert answer.json() == plain  # as if the key had not been sent; the confirmed one still applies
+    assert plain["metadata"]["total_count"] > 1
+    assert credly_sim.ignored_filters() == {key: 1}
+    assert credly_sim.admin("GET", "ignored_filters").json() == {key: 1}
+    assert credly_sim.admin("DELETE", "ignored_filters").status_code == 204
+    assert credly_sim.ignored_filters() == {}
+
+
+def test_helpful_applies_earner_and_date_filters(credly_sim: CredlySim, api: requests.Session) -> None:
+    credly_sim.set_strict(False)
+    credly_sim.seed(templates=4, learners=30, badges=60)
+    badges = list(credly_sim.state.badges.values())
+    url = f"{credly_sim.api_url}/badges"
+
+    def ids(filter_text: str) -> set[str]:
+        return {
+            item["id"] for item in api.get(url, params={"filter": filter_text, "per": 100}).json()["data"]
+        }
+
+    earner = badges[0].issuer_earner_id
+    assert ids(f"issuer_earner_id::{earner}") == {b.id for b in badges if b.issuer_earner_id == earner}
+    middle = sorted(badge.updated_at for badge in badges)[30]
+    assert ids(f"updated_at_min::{middle}") == {b.id for b in badges if b.updated_at >= middle}
+    assert ids("issued_at_max::2024-06-30") == {b.id for b in badges if b.issued_at[:10] <= "2024-06-30"}
+    assert api.get(url, params={"filter": "colour::red"}).status_code == 422
+    assert credly_sim.ignored_filters() == {}
+
+
+@pytest.mark.parametrize(
+    ("strict", "newest_first"), [(True, True), (False, False)], ids=["strict", "helpful"]
+)
+def test_lists_without_sort_are_newest_first_when_strict(
+    credly_sim: CredlySim, api: requests.Session, strict: bool, newest_first: bool
+) -> None:
+    credly_sim.set_strict(strict)
+    template = credly_sim.create_template("First")
+    credly_sim.create_template("Second")
+    url = f"{credly_sim.api_url}/badges"
+    issued = [api.post(url, json=issue_body(template.id, index)).json()["data"]["id"] for index in range(4)]
+    expected = issued[::-1] if newest_first else issued
+    assert [item["id"] for item in api.get(url).json()["data"]] == expected
+    search = api.get(f"{credly_sim.api_url}/high_volume_issued_badge_search").json()
+    assert [item["id"] for item in search["data"]] == expected
+    templates = [item["name"] for item in api.get(f"{credly_sim.api_url}/badge_templates").json()["data"]]
+    assert templates == (["Second", "First"] if newest_first else ["First", "Second"])
+
+
+def test_strict_newest_first_shifts_later_pages(credly_sim: CredlySim, api: requests.Session) -> None:
+    """A badge issued while a client pages pushes one it has seen onto the next page."""
+    template = credly_sim.create_template(allow_duplicate_badges=True)
+    url = f"{credly_sim.api_url}/badges"
+    for index in range(4):
+        api.post(url, json=issue_body(template.id, index))
+    first = [item["id"] for item in api.get(url, params={"per": 2}).json()["data"]]
+    api.post(url, json=issue_body(template.id, 9))
+    second = [item["id"] for item in api.get(url, params={"per": 2, "page": 2}).json()["data"]]
+    assert second[0] == first[1]
 
 
 def test_badge_record_has_the_documented_fields(credly_sim: CredlySim, api: requests.Session) -> None:
@@ -189,10 +317,10 @@ def test_badge_record_has_the_documented_fields(credly_sim: CredlySim, api: requ
     assert created["badge_template"]["id"] == template.id
 
 
-def test_high_volume_search_is_slim_and_takes_dates(credly_sim: CredlySim, api: requests.Session) -> None:
+def test_high_volume_search_is_slim_and_pages_by_50(credly_sim: CredlySim, api: requests.Session) -> None:
     credly_sim.seed(templates=3, learners=40, badges=90)
     url = f"{credly_sim.api_url}/high_volume_issued_badge_search"
-    first = api.get(url, params={"per": 50}).json()
+    first = api.get(url, params={"per": 1000}).json()
     assert set(first["metadata"]) == {"next_page_url"}
     assert set(first["data"][0]) == {
         "id",
@@ -205,14 +333,65 @@ def test_high_volume_search_is_slim_and_takes_dates(credly_sim: CredlySim, api: 
         "badge_template",
         "user",
     }
+    assert len(first["data"]) == 50
+    assert first["metadata"]["next_page_url"] == f"{url}?page=2"
     second = api.get(first["metadata"]["next_page_url"]).json()
-    assert len(first["data"]) + len(second["data"]) == 90 and second["metadata"]["next_page_url"] is None
+    assert len(second["data"]) == 40 and second["metadata"]["next_page_url"] is None
+    assert {item["id"] for item in first["data"] + second["data"]} == set(credly_sim.state.badges)
 
+
+def test_high_volume_dates_are_ignored_unless_helpful(credly_sim: CredlySim, api: requests.Session) -> None:
+    credly_sim.seed(templates=3, learners=40, badges=90)
+    url = f"{credly_sim.api_url}/high_volume_issued_badge_search"
     start = sorted(badge.updated_at for badge in credly_sim.state.badges.values())[45]
-    since = api.get(url, params={"per": 1000, "start_date": start.replace("T", " ")[:19]}).json()["data"]
+    dates = {"start_date": start.replace("T", " ")[:19], "end_date": "2999-01-01 00:00:00"}
+    strict = api.get(url, params=dates).json()
+    assert strict == api.get(url).json()
+    assert credly_sim.ignored_filters() == {"start_date": 1, "end_date": 1}
+
+    credly_sim.set_strict(False)
+    since = api.get(url, params={"per": 1000, **dates}).json()["data"]
     assert {item["id"] for item in since} == {
         badge.id for badge in credly_sim.state.badges.values() if badge.updated_at[:19] >= start[:19]
     }
+    helpful = api.get(url, params={"per": 1000}).json()
+    assert len(helpful["data"]) == 90 and helpful["metadata"]["next_page_url"] is None
+
+
+@pytest.mark.parametrize("strict", [True, False], ids=["strict", "helpful"])
+def test_get_one_badge_is_404_when_strict(credly_sim: CredlySim, api: requests.Session, strict: bool) -> None:
+    credly_sim.set_strict(strict)
+    template = credly_sim.create_template()
+    badge = api.post(f"{credly_sim.api_url}/badges", json=issue_body(template.id)).json()["data"]
+    answer = api.get(f"{credly_sim.api_url}/badges/{badge['id']}")
+    if strict:
+        assert answer.status_code == 404
+        assert answer.json() == {"data": {"message": "Not found"}}
+    else:
+        assert answer.status_code == 200 and answer.json()["data"]["id"] == badge["id"]
+    assert requests.get(f"{credly_sim.api_url}/badges/{badge['id']}", timeout=5).status_code == 401
+
+
+def test_strict_switch_over_admin(credly_sim: CredlySim, api: requests.Session) -> None:
+    assert credly_sim.admin("GET", "strict").json() == {"strict": True}
+    assert credly_sim.admin("PUT", "strict", json={"strict": False}).json() == {"strict": False}
+    assert (
+        api.get(f"{credly_sim.api_url}/badges", params={"filter": "issuer_earner_id::1"}).status_code == 200
+    )
+    assert credly_sim.ignored_filters() == {}
+    credly_sim.admin("PUT", "strict", json={"strict": True})
+    api.get(f"{credly_sim.api_url}/badges", params={"filter": "issuer_earner_id::1"})
+    assert credly_sim.ignored_filters() == {"issuer_earner_id": 1}
+
+
+def test_command_line_helpful_flag() -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    for flags, strict in (([], True), (["--helpful"], False)):
+        app = build_app(parser.parse_args(["--org", "org-1", "--token", "t", *flags]))
+        with ThreadedServer(app) as server:
+            answer = requests.get(f"{server.url}/_admin/strict", timeout=5).json()
+        assert answer == {"strict": strict}
 
 
 # --- writes ------------------------------------------------------------------------------
@@ -289,9 +468,9 @@ def test_revoke_replace_and_delete(credly_sim: CredlySim, api: requests.Session)
     )
     assert replaced.status_code == 201
     new = replaced.json()["data"]
-    old = api.get(f"{url}/{second['id']}").json()["data"]
+    old = credly_sim.state.badges[second["id"]]
     assert new["replaces_badge_id"] == second["id"] and new["state"] == "pending"
-    assert old["replacement_badge_id"] == new["id"] and old["state"] == "replaced"
+    assert old.replacement_badge_id == new["id"] and old.state == "replaced"
     assert new["recipient_email"] == second["recipient_email"]
 
     deleted = api.delete(f"{url}/{new['id']}")
@@ -335,8 +514,9 @@ def test_every_change_appends_an_event(credly_sim: CredlySim, api: requests.Sess
 
     page = api.get(f"{credly_sim.api_url}/events", params={"per": 3}).json()
     assert page["metadata"]["total_count"] == 7 and page["metadata"]["next_page_url"]
-    events = page["data"] + api.get(page["metadata"]["next_page_url"]).json()["data"]
+    events = page["data"] + api.get(page["metadata"]["next_page_url"], params={"per": 3}).json()["data"]
     events += api.get(f"{credly_sim.api_url}/events", params={"per": 3, "page": 3}).json()["data"]
+    events.reverse()  # the feed is newest first
     assert [event["event_type"] for event in events] == [
         "badge_template.created",
         "badge_template.changed",

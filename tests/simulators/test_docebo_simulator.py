@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 from fastapi import FastAPI, Request, Response
 
 from include.simulators.common.faults import FaultRule
 from include.simulators.common.people import learner
 from include.simulators.common.server import ThreadedServer
+from include.simulators.docebo.__main__ import add_arguments, build_app
 from include.simulators.docebo.generator import generate_world
+from include.simulators.docebo.records import User
 from tests.fixtures.docebo import DoceboSim
 
 AWARDS = "/learn/v1/certification/awards"
@@ -129,8 +133,8 @@ def test_user_by_email_and_by_id(docebo_sim: DoceboSim) -> None:
     assert docebo_sim.api("GET", "/manage/v1/user/1").status_code == 404
 
 
-def test_enrollment_filters(docebo_sim: DoceboSim) -> None:
-    world = docebo_sim.seed(learners=20, courses=4, completions=40)
+def test_confirmed_enrollment_filters(docebo_sim: DoceboSim) -> None:
+    world = docebo_sim.seed(learners=20, courses=4, learning_plans=1, completions=40)
     token = docebo_sim.token()
 
     def listed(**params: Any) -> list[dict[str, Any]]:
@@ -145,7 +149,40 @@ def test_enrollment_filters(docebo_sim: DoceboSim) -> None:
     assert mine and all(e["user_id"] == user for e in mine)
     two_courses = listed(**{"id_course[]": [101, 102]})
     assert {e["id"] for e in two_courses} <= {101, 102}
-    dates = sorted(e.completed_at for e in completed if e.completed_at)
+    plan = next(iter(world.learning_plans.values()))
+    in_plan = listed(**{"id_learning_plan[]": plan.learning_plan_id})
+    assert {e["id"] for e in in_plan} == {e.course_id for e in world.enrollments.values()} & set(
+        plan.course_ids
+    )
+    assert len(listed(**{"type[]": "elearning"})) == len(world.enrollments)
+    assert listed(**{"type[]": "classroom"}) == []
+    assert docebo_sim.ignored_filters() == {}
+
+
+def test_strict_ignores_and_counts_completion_date_filters(docebo_sim: DoceboSim) -> None:
+    docebo_sim.seed(learners=20, courses=4, learning_plans=2, completions=40)
+    token = docebo_sim.token()
+    for path in ("/learn/v1/enrollments", "/learningplan/v1/learningplans/enrollments"):
+        everything = docebo_sim.api("GET", path, token=token).json()
+        window = {"completed_from": "2999-01-01", "completed_to": "yesterday"}  # not even validated
+        ignored = docebo_sim.api("GET", path, token=token, params=window)
+        assert ignored.status_code == 200
+        assert ignored.json()["data"]["items"] == everything["data"]["items"] != []
+    assert docebo_sim.ignored_filters() == {"completed_from": 2, "completed_to": 2}
+    assert docebo_sim.admin("GET", "ignored_filters").json() == {"completed_from": 2, "completed_to": 2}
+
+
+def test_helpful_applies_completion_date_filters(docebo_sim: DoceboSim) -> None:
+    docebo_sim.set_strict(False)
+    world = docebo_sim.seed(learners=20, courses=4, completions=40)
+    token = docebo_sim.token()
+
+    def listed(**params: Any) -> list[dict[str, Any]]:
+        return items(
+            docebo_sim.api("GET", "/learn/v1/enrollments", token=token, params={"page_size": 1000, **params})
+        )
+
+    dates = sorted(e.completed_at for e in world.enrollments.values() if e.completed_at)
     low, high = dates[5], dates[20]
     ranged = listed(completed_from=low, completed_to=high)
     assert len(ranged) == 16 and all(low <= e["course_complete_date"] <= high for e in ranged)
@@ -153,6 +190,7 @@ def test_enrollment_filters(docebo_sim: DoceboSim) -> None:
     assert len(by_day) == 40
     bad = docebo_sim.api("GET", "/learn/v1/enrollments", token=token, params={"completed_from": "yesterday"})
     assert bad.status_code == 400 and bad.json()["field"] == "completed_from"
+    assert docebo_sim.ignored_filters() == {}
 
 
 def test_learning_plans_their_courses_and_enrollments(docebo_sim: DoceboSim) -> None:
@@ -166,21 +204,131 @@ def test_learning_plans_their_courses_and_enrollments(docebo_sim: DoceboSim) -> 
     params = {
         "learning_plan_id[]": plan.learning_plan_id,
         "extra_fields[]": ["enrollment_status", "enrollment_completion_date"],
-        "status[]": "completed",
         "page_size": 1000,
     }
-    rows = items(
-        docebo_sim.api("GET", "/learningplan/v1/learningplans/enrollments", token=token, params=params)
-    )
-    expected = [
-        r
-        for r in world.lp_enrollments.values()
-        if r.learning_plan_id == plan.learning_plan_id and r.status == "completed"
-    ]
+    path = "/learningplan/v1/learningplans/enrollments"
+    rows = items(docebo_sim.api("GET", path, token=token, params=params))
+    expected = [r for r in world.lp_enrollments.values() if r.learning_plan_id == plan.learning_plan_id]
     assert len(rows) == len(expected) > 0
-    assert all(r["enrollment_status"] == "completed" and r["enrollment_completion_date"] for r in rows)
-    plain = items(docebo_sim.api("GET", "/learningplan/v1/learningplans/enrollments", token=token))
+    statuses = {r["enrollment_status"] for r in rows}
+    assert "completed" in statuses and len(statuses) > 1
+    mine = items(docebo_sim.api("GET", path, token=token, params={"user_id[]": expected[0].user_id}))
+    assert {r["user_id"] for r in mine} == {expected[0].user_id}
+    plain = items(docebo_sim.api("GET", path, token=token))
     assert "enrollment_status" not in plain[0]
+
+    # status[] is unconfirmed here: strict ignores it, helpful applies it.
+    completed = {**params, "status[]": "completed"}
+    assert items(docebo_sim.api("GET", path, token=token, params=completed)) == rows
+    assert docebo_sim.ignored_filters() == {"status[]": 1}
+    docebo_sim.set_strict(False)
+    only = items(docebo_sim.api("GET", path, token=token, params=completed))
+    assert len(only) == sum(r.status == "completed" for r in expected) > 0
+    assert {r["enrollment_status"] for r in only} == {"completed"}
+
+
+def test_empty_dates_are_zero_dates_when_strict(docebo_sim: DoceboSim) -> None:
+    world = docebo_sim.seed(learners=10, courses=2, learning_plans=1, certifications=1, completions=5)
+    token = docebo_sim.token()
+    unfinished = next(e for e in world.enrollments.values() if e.completed_at is None)
+    plan_row = next(r for r in world.lp_enrollments.values() if r.completed_at is None)
+    cert = next(iter(world.certifications))
+    award = {"id_cert": cert, "user_id": 10001, "issued_on": "2026-03-01"}  # always valid
+    training = {"user_id": 10002, "title": "Cloud", "provider": "Credly", "date_from": "2026-02-01"}
+
+    def answers() -> tuple[Any, ...]:
+        enrollment = docebo_sim.api(
+            "GET", f"/learn/v1/enrollments/{unfinished.course_id}/{unfinished.user_id}", token=token
+        ).json()["data"]
+        lp = items(
+            docebo_sim.api(
+                "GET",
+                "/learningplan/v1/learningplans/enrollments",
+                token=token,
+                params={"user_id[]": plan_row.user_id, "extra_fields[]": "enrollment_completion_date"},
+            )
+        )
+        awarded = items(docebo_sim.api("GET", AWARDS, token=token, params={"user_id[]": 10001}))
+        external = items(docebo_sim.api("GET", EXTERNAL, token=token))
+        return (
+            enrollment["course_complete_date"],
+            enrollment["enroll_begin_date"],
+            enrollment["enroll_end_date"],
+            lp[0]["enrollment_completion_date"],
+            awarded[0]["expires_on"],
+            external[0]["expiration_date"],
+        )
+
+    created = docebo_sim.api("POST", AWARDS, token=token, json=award).json()["data"]
+    assert created["expires_on"] == "0000-00-00"
+    docebo_sim.api("POST", EXTERNAL, token=token, json=training)
+    assert answers() == ("0000-00-00 00:00:00",) * 4 + ("0000-00-00",) * 2
+    assert world.awards[created["award_id"]].expires_on is None  # stored as empty, not as a date
+
+    docebo_sim.set_strict(False)
+    assert answers() == (None,) * 6
+
+
+def test_external_training_user_filter_is_ignored_when_strict(small_world: DoceboSim) -> None:
+    sim, token = small_world, small_world.token()
+    for user_id in (10001, 10002):
+        body = {"user_id": user_id, "title": "Cloud", "provider": "Credly", "date_from": "2026-02-01"}
+        sim.api("POST", EXTERNAL, token=token, json=body)
+    strict = items(sim.api("GET", EXTERNAL, token=token, params={"user_id[]": 10002}))
+    assert {t["user_id"] for t in strict} == {10001, 10002}
+    assert sim.ignored_filters() == {"user_id[]": 1}
+    sim.set_strict(False)
+    helpful = items(sim.api("GET", EXTERNAL, token=token, params={"user_id[]": 10002}))
+    assert {t["user_id"] for t in helpful} == {10002}
+
+
+def test_search_text_is_fuzzy_when_strict(docebo_sim: DoceboSim) -> None:
+    world = docebo_sim.seed(learners=0, courses=1, completions=0)
+    for user_id, email, username, first, last in (
+        (1, "ann@x.com", "ann", "Ann", "Lee"),
+        (2, "joann@x.com", "joann", "Jo", "Ann"),
+        (3, "bob@y.com", "bob.annals", "Bob", "Smith"),
+        (4, "eve@z.com", "eve", "Eve", "Jones"),
+    ):
+        world.users[user_id] = User(user_id, username, email, first, last)
+
+    def found(text: str) -> list[int]:
+        return [
+            u["user_id"]
+            for u in items(docebo_sim.api("GET", "/manage/v1/user", params={"search_text": text}))
+        ]
+
+    assert found("ANN@x.com") == [1, 2]
+    assert found("ann") == [1, 2, 3]  # e-mail, last name, username
+    assert found("jo ann") == [2]  # the full name
+    docebo_sim.set_strict(False)
+    assert found("ANN@x.com") == [1]
+    assert found("ann") == [1]  # username
+
+
+def test_unknown_query_parameters_are_ignored_and_counted(docebo_sim: DoceboSim) -> None:
+    docebo_sim.seed(learners=3, courses=1, completions=0)
+    docebo_sim.set_strict(False)  # counted in both modes
+    token = docebo_sim.token()
+    plain = docebo_sim.api("GET", "/manage/v1/user", token=token).json()
+    odd = docebo_sim.api(
+        "GET", "/manage/v1/user", token=token, params={"updated_from": "2026-01-01", "page": 1}
+    )
+    assert odd.json()["data"]["items"] == plain["data"]["items"]
+    assert docebo_sim.ignored_filters() == {"updated_from": 1}
+
+
+def test_strict_switch_over_admin_and_command_line(docebo_sim: DoceboSim) -> None:
+    assert docebo_sim.admin("GET", "strict").json() == {"strict": True}
+    assert docebo_sim.admin("PUT", "strict", json={"strict": False}).json() == {"strict": False}
+    assert docebo_sim.state.mode.strict is False
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    for flags, strict in (([], True), (["--helpful"], False)):
+        app = build_app(parser.parse_args(["--client-id", "c", "--client-secret", "s", *flags]))
+        with ThreadedServer(app) as server:
+            assert requests.get(f"{server.url}/_admin/strict", timeout=5).json() == {"strict": strict}
 
 
 def test_certification_catalogue_and_award_filters(docebo_sim: DoceboSim) -> None:
@@ -358,7 +506,7 @@ def test_admin_completion_reset_and_learning_plan_completion(small_world: Docebo
     assert done.json() == {"completed": 1}
     assert sim.world.enrollments[(10005, 103)].completed_at == "2026-04-01 00:00:00"
     reset = sim.admin("POST", "enrollments/reset", json={"user_id": 10005, "course_id": 103}).json()
-    assert reset["status"] == "in_progress" and reset["course_complete_date"] is None
+    assert reset["status"] == "in_progress" and reset["course_complete_date"] == "0000-00-00 00:00:00"
     plan = sim.admin(
         "POST",
         "learning_plans/complete",

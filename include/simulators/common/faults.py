@@ -4,17 +4,26 @@ A simulator wraps its FastAPI app in :class:`SimulatorMiddleware`. The middlewar
 every request by route template (``GET /v1/organizations/{org}/badges``) and, before the
 route runs, asks the :class:`FaultPlan` whether to misbehave instead.
 
-A plan holds rules. A rule matches requests by method and a regular expression on the
-path; it fires ``times`` times (a scripted sequence, in rule order) or, without ``times``,
-with ``probability`` drawn from a seeded random generator (reproducible runs).
+A plan holds rules. A rule matches requests by method (one, or several joined by ``|``:
+``"POST|PUT|DELETE"``) and a regular expression on the path. A rule with ``times`` is
+scripted: it fires on the next ``times`` matching requests (in rule order) and is then used
+up. A rule without ``times`` is probabilistic: each request draws one number from the plan's
+random generator (seeded, so a run with the same requests in the same order is reproduced)
+and the matching probabilistic rules share it, so their probabilities add up instead of
+shadowing each other. ``[503 p=0.04 everywhere, 429 p=0.03 everywhere, slow p=0.03
+everywhere, applied_then_status 504 p=0.01 on POST|PUT|DELETE]`` gives a write 11 % faults
+(1 % applied-then-504) and a read 10 %. Scripted rules are tried before probabilistic ones.
 
-Fault kinds:
+Fault kinds (``kind``):
 
-* ``status``: answer ``status`` (429, 500, 502, 503, ...) with the simulator's error body;
-  ``retry_after`` adds a ``Retry-After`` header (seconds).
-* ``slow``: sleep ``delay`` seconds, then answer normally (client timeouts).
+* ``status``: answer ``status`` (429, 500, 502, 503, ...) with the simulator's error body,
+  without handling the request; ``retry_after`` adds a ``Retry-After`` header (seconds).
+* ``slow``: sleep ``delay`` seconds, then handle and answer normally (client timeouts).
 * ``late``: handle the request at once, then hold the answer ``delay`` seconds: the change is
   made although the client times out (the uncertain outcome a non-idempotent POST must survive).
+* ``applied_then_status``: handle the request (the change is made), wait ``delay`` seconds,
+  then throw the real answer away and answer ``status`` (e.g. 504) with the error body: a
+  gateway that timed out while the server finished the write. ``retry_after`` as for ``status``.
 * ``reset``: send headers promising a body, then drop the connection half way.
 * ``malformed``: answer 200 with a truncated JSON body.
 """
@@ -34,7 +43,7 @@ from typing import Any, Literal
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-FaultKind = Literal["status", "slow", "late", "reset", "malformed"]
+FaultKind = Literal["status", "slow", "late", "applied_then_status", "reset", "malformed"]
 ErrorBody = Callable[[int], dict[str, Any]]
 
 
@@ -52,7 +61,7 @@ class FaultRule:
     times: int | None = None
 
     def matches(self, method: str, path: str) -> bool:
-        if self.method and self.method.upper() != method:
+        if self.method and method not in self.method.upper().split("|"):
             return False
         return not self.path or re.search(self.path, path) is not None
 
@@ -78,23 +87,28 @@ class FaultPlan:
         return {"rules": [asdict(rule) for rule in self.rules], "latency": self.latency, "seed": self.seed}
 
     def draw(self, method: str, path: str) -> FaultRule | None:
-        """The rule that fires for this request, if any; scripted rules are used up."""
+        """The rule that fires for this request, if any: a scripted rule with ``times`` left
+        (used up by one), else the probabilistic rule the request's one draw falls into."""
         with self._lock:
-            for rule in self.rules:
-                if not rule.matches(method, path):
-                    continue
-                if rule.times is not None:
-                    if rule.times <= 0:
-                        continue
+            matching = [rule for rule in self.rules if rule.matches(method, path)]
+            for rule in matching:
+                if rule.times is not None and rule.times > 0:
                     rule.times -= 1
                     return rule
-                if self._random.random() < rule.probability:
-                    return rule
+            # One draw per request, whichever rules match, so the sequence of verdicts depends
+            # only on the seed and the order of requests.
+            draw = self._random.random()
+            threshold = 0.0
+            for rule in matching:
+                if rule.times is None:
+                    threshold += rule.probability
+                    if draw < threshold:
+                        return rule
         return None
 
 
-class CallCounter:
-    """Thread-safe counts of requests per ``METHOD /route/template``."""
+class KeyCounter:
+    """Thread-safe counts per key: requests per ``METHOD /route/template``, ignored filters."""
 
     def __init__(self) -> None:
         self._counts: Counter[str] = Counter()
@@ -121,7 +135,7 @@ class SimulatorMiddleware:
         app: ASGIApp,
         *,
         plan_holder: Any,
-        counter: CallCounter,
+        counter: KeyCounter,
         error_body: ErrorBody,
         exempt_prefix: str = "/_admin",
     ) -> None:
@@ -156,6 +170,10 @@ class SimulatorMiddleware:
             await asyncio.sleep(rule.delay)
             for message in held:
                 await send(message)
+        elif rule.kind == "applied_then_status":
+            await self.app(scope, receive, _discard)
+            await asyncio.sleep(rule.delay)
+            await _send_json(send, rule.status, self.error_body(rule.status), rule.retry_after)
         elif rule.kind == "status":
             await _send_json(send, rule.status, self.error_body(rule.status), rule.retry_after)
         elif rule.kind == "malformed":
@@ -182,6 +200,10 @@ def route_template(app: Any, scope: Scope) -> str:
         if match == Match.FULL:
             return getattr(route, "path", scope["path"])
     return scope["path"]
+
+
+async def _discard(_: Message) -> None:
+    """The ``send`` of a request whose real answer is never delivered."""
 
 
 async def _send_json(send: Send, status: int, body: dict[str, Any], retry_after: float | None) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import uvicorn
 from fastapi import APIRouter, Body, FastAPI
 
-from include.simulators.common.faults import CallCounter, ErrorBody, FaultPlan, SimulatorMiddleware
+from include.simulators.common.faults import ErrorBody, FaultPlan, KeyCounter, SimulatorMiddleware
 
 
 @dataclass
@@ -22,7 +22,7 @@ class SimulatorControl:
     """What the test harness can steer on a simulator: faults in force and calls seen."""
 
     faults: FaultPlan = field(default_factory=FaultPlan)
-    calls: CallCounter = field(default_factory=CallCounter)
+    calls: KeyCounter = field(default_factory=KeyCounter)
 
 
 def install_control(app: FastAPI, control: SimulatorControl, error_body: ErrorBody) -> None:

@@ -1,4 +1,5 @@
-"""``python -m include.simulators.credly --port 8801 --org ORG --token TOKEN [--seed N ...]``."""
+"""``python -m include.simulators.credly --port 8801 --org ORG --token TOKEN [--seed N ...]
+[--helpful]``."""
 
 from __future__ import annotations
 
@@ -27,13 +28,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--snapshot", type=Path, help="load this JSON snapshot instead of generating")
     parser.add_argument("--webhook-url", help="POST each event's slim body here")
     parser.add_argument("--webhook-retry-base", type=float, help="seconds before the first webhook retry")
+    parser.add_argument(
+        "--helpful", action="store_true", help="serve the helpful forms of unconfirmed behaviour (not strict)"
+    )
 
 
 def build_app(args: argparse.Namespace) -> FastAPI:
     webhook = WebhookConfig(url=args.webhook_url)
     if args.webhook_retry_base is not None:
         webhook.retry_base = args.webhook_retry_base
-    simulator = build_simulator(args.org, args.token, seed=args.seed, webhook=webhook)
+    simulator = build_simulator(
+        args.org, args.token, seed=args.seed, webhook=webhook, strict=not args.helpful
+    )
     if args.snapshot:
         simulator.state.restore(json.loads(args.snapshot.read_text()))
     elif args.templates or args.badges:

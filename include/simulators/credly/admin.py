@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Response
 
+from include.simulators.common.strictness import mode_admin_router
 from include.simulators.common.webhooks import webhook_admin_router
 from include.simulators.credly.generator import generate_world
 from include.simulators.credly.records import ApiRefusal
@@ -22,7 +23,8 @@ def admin_router(state: CredlyState, webhooks: WebhookSender) -> APIRouter:
 
     @router.post("/reset")
     def reset() -> dict[str, Any]:
-        """Empty world; queued webhook deliveries and the delivery log are dropped."""
+        """Empty world; queued webhook deliveries and the delivery log are dropped (the mode
+        and the ignored-filter counts stay, like the call counts)."""
         state.reset()
         webhooks.clear()
         return {"templates": 0, "badges": 0}
@@ -77,6 +79,7 @@ def admin_router(state: CredlyState, webhooks: WebhookSender) -> APIRouter:
         return {"templates": len(state.templates), "badges": len(state.badges), "events": len(state.events)}
 
     router.include_router(webhook_admin_router(webhooks, lambda message: ApiRefusal(422, message)))
+    router.include_router(mode_admin_router(state.mode))
 
     @router.get("/organization")
     def organization() -> dict[str, Any]:

@@ -23,13 +23,11 @@ from include.simulators.credly.records import ApiRefusal, event_json, slim_badge
 from include.simulators.credly.state import CredlyState
 from include.simulators.credly.unconfirmed import (
     BATCH_MAX,
-    DEFAULT_PER,
     HIGH_VOLUME_DATE_FIELD,
-    HIGH_VOLUME_DEFAULT_PER,
-    HIGH_VOLUME_MAX_PER,
-    MAX_PER,
+    HIGH_VOLUME_DATE_PARAMETERS,
     REVOKE_STATUS,
     STATUS_MESSAGES,
+    page_sizes,
 )
 from include.simulators.credly.webhooks import WebhookConfig, WebhookSender
 
@@ -43,7 +41,8 @@ def error_body(status: int) -> dict[str, Any]:
 
 @dataclass
 class CredlySimulator:
-    """Everything a test or the CLI steers: the world, faults and calls, webhooks, the app."""
+    """Everything a test or the CLI steers: the world and its mode, faults and calls, webhooks,
+    the app."""
 
     state: CredlyState
     control: SimulatorControl
@@ -53,10 +52,16 @@ class CredlySimulator:
 
 
 def build_simulator(
-    organization_id: str, token: str, *, seed: int = 0, webhook: WebhookConfig | None = None
+    organization_id: str,
+    token: str,
+    *,
+    seed: int = 0,
+    webhook: WebhookConfig | None = None,
+    strict: bool = True,
 ) -> CredlySimulator:
-    """A fresh, empty simulator for one organisation and token."""
-    state = CredlyState(organization_id, token, seed=seed)
+    """A fresh, empty simulator for one organisation and token; ``strict=False`` serves the
+    helpful forms of unconfirmed behaviour (see :mod:`.unconfirmed`)."""
+    state = CredlyState(organization_id, token, seed=seed, strict=strict)
     webhooks = WebhookSender(organization_id, webhook)
     state.listeners.append(webhooks.notify)
     control = SimulatorControl()
@@ -83,10 +88,10 @@ def api_router(state: CredlyState) -> APIRouter:
         filter: str | None = None,
         sort: str | None = None,
         page: int = 1,
-        per: int = DEFAULT_PER,
+        per: int | None = None,
     ) -> dict[str, Any]:
         records = state.list_templates(parse_filter(filter), sort)
-        return _page(request, records, page, per, MAX_PER, state.template_json)
+        return _page(request, state.mode.strict, records, page, per, state.template_json)
 
     @router.get("/badge_templates/{template_id}")
     def get_template(template_id: str) -> dict[str, Any]:
@@ -99,10 +104,10 @@ def api_router(state: CredlyState) -> APIRouter:
         filter: str | None = None,
         sort: str | None = None,
         page: int = 1,
-        per: int = DEFAULT_PER,
+        per: int | None = None,
     ) -> dict[str, Any]:
         records = state.list_badges(parse_filter(filter), sort)
-        return _page(request, records, page, per, MAX_PER, state.badge_json)
+        return _page(request, state.mode.strict, records, page, per, state.badge_json)
 
     @router.get("/high_volume_issued_badge_search")
     def high_volume_search(
@@ -113,23 +118,29 @@ def api_router(state: CredlyState) -> APIRouter:
         end_date: str | None = None,
         badge_format: str | None = None,
         page: int = 1,
-        per: int = HIGH_VOLUME_DEFAULT_PER,
+        per: int | None = None,
     ) -> dict[str, Any]:
+        strict = state.mode.strict
         conditions = parse_filter(filter)
-        if start_date:
-            conditions[f"{HIGH_VOLUME_DATE_FIELD}_min"] = start_date
-        if end_date:
-            conditions[f"{HIGH_VOLUME_DATE_FIELD}_max"] = end_date
+        if strict:
+            state.mode.ignore(name for name in HIGH_VOLUME_DATE_PARAMETERS if name in request.query_params)
+        else:
+            if start_date:
+                conditions[f"{HIGH_VOLUME_DATE_FIELD}_min"] = start_date
+            if end_date:
+                conditions[f"{HIGH_VOLUME_DATE_FIELD}_max"] = end_date
         records = state.list_badges(conditions, sort)
 
         def slim(badge: Any) -> dict[str, Any]:
             return slim_badge_json(badge, state.templates.get(badge.badge_template_id))
 
-        paged = _page(request, records, page, per, HIGH_VOLUME_MAX_PER, slim)
+        paged = _page(request, strict, records, page, per, slim, high_volume=True)
         return {"data": paged["data"], "metadata": {"next_page_url": paged["metadata"]["next_page_url"]}}
 
     @router.get("/badges/{badge_id}")
     def get_badge(badge_id: str) -> dict[str, Any]:
+        if state.mode.strict:  # the path is in no Credly text (unconfirmed.py)
+            raise ApiRefusal(404, STATUS_MESSAGES[404])
         with state.lock:
             return _one(state.badge_json(state.badge(badge_id)))
 
@@ -173,10 +184,11 @@ def api_router(state: CredlyState) -> APIRouter:
         return Response(status_code=204)
 
     @router.get("/events")
-    def list_events(request: Request, page: int = 1, per: int = DEFAULT_PER) -> dict[str, Any]:
+    def list_events(request: Request, page: int = 1, per: int | None = None) -> dict[str, Any]:
+        strict = state.mode.strict
         with state.lock:
-            records = list(state.events)
-        return _page(request, records, page, per, MAX_PER, lambda e: event_json(e, state.organization_id))
+            records = state.events[::-1] if strict else list(state.events)  # strict: newest first
+        return _page(request, strict, records, page, per, lambda e: event_json(e, state.organization_id))
 
     @router.get("/events/{event_id}")
     def get_event(event_id: str) -> dict[str, Any]:
@@ -191,13 +203,17 @@ def api_router(state: CredlyState) -> APIRouter:
 
 def _page(
     request: Request,
+    strict: bool,
     records: Sequence[Any],
     page: int,
-    per: int,
-    max_per: int,
+    per: int | None,
     render: Callable[[Any], dict[str, Any]],
+    *,
+    high_volume: bool = False,
 ) -> dict[str, Any]:
-    """One page in the §3 envelope; page links keep the request's other query parameters."""
+    """One page in the §3 envelope; page sizes and links as the mode says (unconfirmed.py)."""
+    default_per, max_per = page_sizes(strict, high_volume=high_volume)
+    per = default_per if per is None else per
     if page < 1 or per < 1:
         raise ApiRefusal(422, "page and per must be positive integers")
     per = min(per, max_per)
@@ -206,6 +222,8 @@ def _page(
     items = [render(record) for record in records[(page - 1) * per : page * per]]
 
     def link(number: int) -> str:
+        if strict:  # the client must re-send its own filter, sort and per
+            return str(request.url.replace(query=f"page={number}"))
         return str(request.url.include_query_params(page=number))
 
     return {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from include.simulators.credly.records import ApiRefusal, Badge, Template, iso
@@ -73,8 +73,9 @@ def template_predicate(conditions: dict[str, str]) -> Predicate:
     return _all(checks)
 
 
-def badge_predicate(conditions: dict[str, str]) -> Predicate:
-    """One function that tells whether an issued badge meets every condition."""
+def badge_predicate(conditions: dict[str, str], templates: Mapping[str, Template]) -> Predicate:
+    """One function that tells whether an issued badge meets every condition; ``templates``
+    resolves a badge's template for ``badge_templates[reporting_tags]``."""
     checks: list[Predicate] = []
     for key, value in conditions.items():
         if key in ("state", "badge_template_id", "issuer_earner_id"):
@@ -87,6 +88,9 @@ def badge_predicate(conditions: dict[str, str]) -> Predicate:
             checks.append(lambda b, n=needle: n in _badge_text(b))
         elif key == "public":
             checks.append(_flag("public", value))
+        elif key == "badge_templates[reporting_tags]":
+            tags = {tag.lower() for tag in parse_filter_values(value)}
+            checks.append(lambda b, t=tags: bool(t & _template_tags(templates.get(b.badge_template_id))))
         elif _date_field(key, BADGE_DATE_FILTER_FIELDS):
             checks.append(_date_check(key, value))
         else:
@@ -142,6 +146,10 @@ def _date_check(key: str, value: str) -> Predicate:
 
 def _all(checks: list[Predicate]) -> Predicate:
     return lambda record: all(check(record) for check in checks)
+
+
+def _template_tags(template: Template | None) -> set[str]:
+    return {tag.lower() for tag in template.reporting_tags} if template else set()
 
 
 def _badge_text(badge: Badge) -> str:

@@ -1,8 +1,9 @@
 """The simulated Credly organisation: templates, issued badges, the event log and the token.
 
 Every change goes through a method here, under one lock, and appends an event; listeners
-(the webhook sender) hear each event. Lists are cached per (filter, sort) until the next
-change, so paging a large world costs one scan, not one per page.
+(the webhook sender) hear each event. Lists are cached per (filter, sort, mode) until the
+next change, so paging a large world costs one scan, not one per page. ``mode`` says whether
+the unconfirmed helpful forms are served (:mod:`.unconfirmed`) and counts ignored filters.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from include.simulators.common.strictness import ServerMode
 from include.simulators.credly import query
 from include.simulators.credly.records import (
     ApiRefusal,
@@ -30,6 +32,8 @@ from include.simulators.credly.records import (
 )
 from include.simulators.credly.unconfirmed import (
     BADGE_SORT_KEYS,
+    CONFIRMED_BADGE_FILTERS,
+    CONFIRMED_TEMPLATE_FILTERS,
     DUPLICATE_MESSAGE,
     FOREIGN_ORGANIZATION_MESSAGE,
     HOLDING_STATES,
@@ -84,6 +88,7 @@ class CredlyState:
         organization_name: str = "Simulated Academy",
         seed: int = 0,
         clock: Callable[[], datetime] | None = None,
+        strict: bool = True,
     ) -> None:
         self.organization = {"id": organization_id, "name": organization_name, "vanity": "simulated-academy"}
         self.token: str | None = token
@@ -93,6 +98,7 @@ class CredlyState:
         self.lock = threading.RLock()
         self.listeners: list[Callable[[Event], None]] = []
         self.version = 0
+        self.mode = ServerMode(strict)
         self.reset()
 
     @property
@@ -304,28 +310,39 @@ class CredlyState:
     def list_templates(self, conditions: dict[str, str], sort: str | None) -> list[Template]:
         """Templates meeting ``conditions``, sorted; do not mutate the returned list."""
         keys = query.parse_sort(sort, TEMPLATE_SORT_KEYS)
-        predicate = query.template_predicate(conditions)
+        served = self._served(conditions, CONFIRMED_TEMPLATE_FILTERS)
+        predicate = query.template_predicate(served)
         with self.lock:
             return self._cached(
                 "templates",
-                conditions,
+                served,
                 sort,
-                lambda: query.sort_records(query.filter_records(self.templates.values(), predicate), keys),
+                lambda: query.sort_records(
+                    self.in_default_order(query.filter_records(self.templates.values(), predicate)), keys
+                ),
             )
 
     def list_badges(self, conditions: dict[str, str], sort: str | None) -> list[Badge]:
         """Badges meeting ``conditions``, sorted; e-mail and earner filters use an index."""
         keys = query.parse_sort(sort, BADGE_SORT_KEYS)
-        predicate = query.badge_predicate(conditions)
+        served = self._served(conditions, CONFIRMED_BADGE_FILTERS)
+        predicate = query.badge_predicate(served, self.templates)
         with self.lock:
             return self._cached(
                 "badges",
-                conditions,
+                served,
                 sort,
                 lambda: query.sort_records(
-                    query.filter_records(self._candidates(conditions), predicate), keys
+                    self.in_default_order(query.filter_records(self._candidates(served), predicate)), keys
                 ),
             )
+
+    def in_default_order(self, records: list[Any]) -> list[Any]:
+        """The order of a list without ``sort``: strict, newest first; helpful, oldest first.
+        ``records`` come in creation order."""
+        if not self.mode.strict:
+            return records
+        return sorted(reversed(records), key=lambda record: record.created_at, reverse=True)
 
     def badge_json(self, badge: Badge) -> dict[str, Any]:
         return badge_json(badge, self.templates.get(badge.badge_template_id), self.organization)
@@ -351,10 +368,17 @@ class CredlyState:
         self.version += 1
         self._cache: OrderedDict[Any, list[Any]] = OrderedDict()
 
+    def _served(self, conditions: dict[str, str], confirmed: tuple[str, ...]) -> dict[str, str]:
+        """The conditions this mode applies; strict drops (and counts) every unconfirmed key."""
+        if not self.mode.strict:
+            return conditions
+        self.mode.ignore(key for key in conditions if key not in confirmed)
+        return {key: value for key, value in conditions.items() if key in confirmed}
+
     def _cached(
         self, kind: str, conditions: dict[str, str], sort: str | None, build: Callable[[], list[Any]]
     ) -> list[Any]:
-        cache_key = (kind, tuple(sorted(conditions.items())), sort)
+        cache_key = (kind, tuple(sorted(conditions.items())), sort, self.mode.strict)
         if cache_key in self._cache:
             self._cache.move_to_end(cache_key)
             return self._cache[cache_key]

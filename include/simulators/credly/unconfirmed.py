@@ -2,6 +2,11 @@
 
 reference/credly-api.md marks these points as unconfirmed; each constant or function below
 is the simulator's pick, kept together so that a better source changes one line here.
+
+Where a choice is between a helpful and a strict form, the **strict** one (the least helpful
+plausible server) is the default and the helpful one is served only with ``strict=False``
+(``build_simulator(..., strict=False)``, ``--helpful``, ``PUT /_admin/strict``). The hooks must
+be right under the strict form; the helpful one is for tests that need a feature to exist.
 """
 
 from __future__ import annotations
@@ -10,21 +15,73 @@ import re
 from datetime import UTC, datetime, timedelta
 
 # --- Paging (§3) -------------------------------------------------------------------------
-# Default page size 50 is confirmed; the ``per`` parameter and its maximum are not.
-# A larger ``per`` is clamped to the maximum rather than refused.
+# Default page size 50 is confirmed (every documented list shows ``per: 50``); the ``per``
+# parameter and its maximum are not (findings-2026-12: "never assume a size"). A larger
+# ``per`` is clamped, not refused.
 DEFAULT_PER = 50
-MAX_PER = 100
-# The high-volume search (§5.3) pages with the same ``page``/``per`` parameters, larger pages.
-HIGH_VOLUME_DEFAULT_PER = 100
-HIGH_VOLUME_MAX_PER = 1000
-# ``next_page_url`` is absolute and keeps every query parameter of the request (filter, sort,
-# per, dates); only ``page`` changes. A robust client should not rely on this.
-NEXT_PAGE_URL_KEEPS_QUERY = True
-# Without ``sort`` lists come in creation order (oldest first), which keeps paging stable.
+# Strict: a page never holds more than the documented 50. Helpful: up to 100.
+STRICT_MAX_PER = 50
+HELPFUL_MAX_PER = 100
+# The high-volume search (§5.3) documents no page size at all. Strict: the same 50 as every
+# documented list (default and maximum). Helpful: 100 by default, up to 1000.
+HIGH_VOLUME_STRICT_PER = 50
+HIGH_VOLUME_HELPFUL_DEFAULT_PER = 100
+HIGH_VOLUME_HELPFUL_MAX_PER = 1000
+# ``next_page_url`` / ``previous_page_url`` are absolute. Strict: they carry ``page`` only and
+# drop filter, sort, per and dates (block_acclaim re-appends its filter and sort, which
+# suggests the real links may lack them): a client must re-send its own query with the page.
+# Helpful: they keep every query parameter of the request and change only ``page``.
+# Lists without ``sort``: strict, newest first (created_at descending, so a badge issued while
+# a client pages shifts the later pages); helpful, oldest first (creation order, stable paging).
+# The event feed (``GET /events``) follows the same rule.
+
+
+def page_sizes(strict: bool, *, high_volume: bool = False) -> tuple[int, int]:
+    """``(default per, maximum per)`` of a list in this mode."""
+    if high_volume:
+        if strict:
+            return HIGH_VOLUME_STRICT_PER, HIGH_VOLUME_STRICT_PER
+        return HIGH_VOLUME_HELPFUL_DEFAULT_PER, HIGH_VOLUME_HELPFUL_MAX_PER
+    return DEFAULT_PER, STRICT_MAX_PER if strict else HELPFUL_MAX_PER
+
 
 # --- Filters and sort (§4) -----------------------------------------------------------------
-# Unknown filter or sort keys are refused with 422 (the real API may ignore them; refusing
-# surfaces client typos in tests).
+# Confirmed filter keys are served in both modes. Strict: any other key is ignored (the list
+# comes back as if it had not been sent) and counted per key (``GET /_admin/ignored_filters``).
+# Helpful: the unconfirmed keys below are applied, and a key that is neither confirmed nor
+# listed here is refused with 422 (surfaces client typos).
+# Templates (docs): ``recommendation_ids``, ``owner_id`` and ``collection_id`` are documented
+# but not modelled here, so they are handled like unknown keys.
+TEMPLATE_DATE_FILTER_FIELDS = ("created_at", "updated_at")
+CONFIRMED_TEMPLATE_FILTERS = (
+    "query",
+    "name",
+    "public",
+    "reporting_tags",
+    "skills",
+    "state",
+    *(f"{field}_{bound}" for field in TEMPLATE_DATE_FILTER_FIELDS for bound in ("min", "max")),
+)
+# Issued badges: the keys §4 lists from production clients. ``recipient_email_all`` matches
+# ``recipient_email`` (a simulated earner has one address).
+CONFIRMED_BADGE_FILTERS = (
+    "state",
+    "query",
+    "recipient_email",
+    "recipient_email_all",
+    "badge_template_id",
+    "public",
+    "badge_templates[reporting_tags]",
+)
+# Unconfirmed (§4, §8, findings: "no date filter for /badges was found anywhere"), so served
+# only in helpful mode: ``issuer_earner_id`` and every ``*_min``/``*_max`` date range below.
+BADGE_DATE_FILTER_FIELDS = ("issued_at", "updated_at", "created_at", "state_updated_at")
+# The high-volume search's ``start_date``/``end_date`` (used by one client, not in the docs):
+# strict, ignored and counted like a filter key; helpful, they bound ``updated_at``.
+HIGH_VOLUME_DATE_PARAMETERS = ("start_date", "end_date")
+HIGH_VOLUME_DATE_FIELD = "updated_at"
+# The full list of sort keys is unconfirmed; these are served in both modes and any other key
+# is refused with 422 (a client that sorts on an unserved key hears about it).
 TEMPLATE_SORT_KEYS = ("name", "created_at", "updated_at", "state")
 BADGE_SORT_KEYS = (
     "issued_at",
@@ -34,12 +91,6 @@ BADGE_SORT_KEYS = (
     "expires_at",
     "recipient_email",
 )
-# Issued-badge filters beyond state/query/recipient_email/badge_template_id/public are
-# unconfirmed: ``issuer_earner_id`` and the ``*_min``/``*_max`` date ranges below.
-BADGE_DATE_FILTER_FIELDS = ("issued_at", "updated_at", "created_at", "state_updated_at")
-TEMPLATE_DATE_FILTER_FIELDS = ("created_at", "updated_at")
-# The high-volume search's ``start_date``/``end_date`` bound ``updated_at`` (incremental loads).
-HIGH_VOLUME_DATE_FIELD = "updated_at"
 
 # --- Badges (§5.4-5.7, §6, §8) --------------------------------------------------------------
 # States that hold a badge for the duplicate rule: a revoked or replaced badge does not block a
@@ -53,7 +104,9 @@ REPLACED_STATE = "replaced"
 REVOKE_STATUS = 200
 # Only ``active`` templates issue; ``archived`` (confirmed) and ``draft`` (unconfirmed) refuse.
 ISSUING_TEMPLATE_STATES = ("active",)
-# ``GET /badges/{id}`` (one issued badge) is served; the reference table does not list it.
+# ``GET /badges/{id}`` is in no Credly text (findings-2026-12: a third party marks it "modelled").
+# Strict: it answers 404 ``{"data": {"message": "Not found"}}`` for every id, as an unknown
+# path would. Helpful: it answers the badge.
 # ``POST /badges/batch`` issues items in order; the first refusal answers 422 naming the item
 # (``badges[3]: User already has this badge``) and the items before it stay issued.
 BATCH_MAX = 100

@@ -1,5 +1,5 @@
 """``python -m include.simulators.docebo --port 8802 --client-id ID --client-secret SECRET
-[--seed N --learners N --courses C --completions K ...] [--snapshot file.json]``."""
+[--seed N --learners N --courses C --completions K ...] [--snapshot file.json] [--helpful]``."""
 
 from __future__ import annotations
 
@@ -29,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--snapshot", type=Path, help="load this JSON snapshot instead of generating")
     parser.add_argument("--webhook-url", help="POST webhook messages here")
     parser.add_argument("--webhook-grouped", action="store_true", help="group payloads (payloads array)")
+    parser.add_argument(
+        "--helpful", action="store_true", help="serve the helpful forms of unconfirmed behaviour (not strict)"
+    )
 
 
 def build_app(args: argparse.Namespace) -> FastAPI:
@@ -39,6 +42,7 @@ def build_app(args: argparse.Namespace) -> FastAPI:
         admin_username=args.admin_username,
         admin_password=args.admin_password,
         webhook=WebhookConfig(url=args.webhook_url, grouped=args.webhook_grouped),
+        strict=not args.helpful,
     )
     if args.snapshot:
         simulator.state.restore(json.loads(args.snapshot.read_text()))

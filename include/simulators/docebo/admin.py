@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Response
 
+from include.simulators.common.strictness import mode_admin_router
 from include.simulators.common.webhooks import webhook_admin_router
 from include.simulators.docebo import checks
 from include.simulators.docebo.generator import generate_world
@@ -25,7 +26,8 @@ def admin_router(state: DoceboState, webhooks: WebhookSender) -> APIRouter:
 
     @router.post("/reset")
     def reset() -> dict[str, int]:
-        """Empty world, no tokens; queued webhook deliveries and the delivery log are dropped."""
+        """Empty world, no tokens; queued webhook deliveries and the delivery log are dropped (the
+        mode and the ignored-filter counts stay, like the call counts)."""
         state.reset()
         webhooks.clear()
         return state.world.counts()
@@ -52,6 +54,7 @@ def admin_router(state: DoceboState, webhooks: WebhookSender) -> APIRouter:
         return state.world.counts()
 
     router.include_router(webhook_admin_router(webhooks, lambda message: ApiRefusal(400, message)))
+    router.include_router(mode_admin_router(state.mode))
 
     @router.put("/tokens")
     def set_token_lifetime(body: dict[str, Any] = Body(...)) -> dict[str, float]:

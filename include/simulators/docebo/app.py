@@ -24,7 +24,8 @@ from include.simulators.docebo.webhooks import WebhookConfig, WebhookSender
 
 @dataclass
 class DoceboSimulator:
-    """Everything a test or the CLI steers: the tenant, faults and calls, webhooks, the app."""
+    """Everything a test or the CLI steers: the tenant and its mode, faults and calls, webhooks,
+    the app."""
 
     state: DoceboState
     control: SimulatorControl
@@ -42,10 +43,12 @@ def build_simulator(
     admin_password: str = "superadmin-password",
     domain: str = "acme.docebosaas.com",
     webhook: WebhookConfig | None = None,
+    strict: bool = True,
 ) -> DoceboSimulator:
-    """A fresh, empty tenant with one OAuth2 app and one Superadmin."""
+    """A fresh, empty tenant with one OAuth2 app and one Superadmin; ``strict=False`` serves the
+    helpful forms of unconfirmed behaviour (see :mod:`.unconfirmed`)."""
     tokens = TokenIssuer(client_id, client_secret, admin_username, admin_password, token_lifetime)
-    state = DoceboState(tokens, domain)
+    state = DoceboState(tokens, domain, strict=strict)
     webhooks = WebhookSender(domain, webhook)
     state.listeners.append(webhooks.notify)
     control = SimulatorControl()

@@ -1,6 +1,7 @@
 """The Docebo API routes the simulator serves, behind a bearer token (lms-apis.md §1.5, §1.6).
 
-Paths and bodies marked unconfirmed are described in :mod:`include.simulators.docebo.unconfirmed`.
+Paths and bodies marked unconfirmed are described in :mod:`include.simulators.docebo.unconfirmed`,
+with the strict and helpful forms of the filters and dates the reference does not confirm.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ from include.simulators.docebo.unconfirmed import (
     COMPLETED_TO,
     COURSE_FIELDS_PATH,
     EXTERNAL_TRAINING_PATH,
+    UNCONFIRMED_ENROLLMENT_FILTERS,
+    UNCONFIRMED_EXTERNAL_TRAINING_FILTERS,
+    UNCONFIRMED_LP_ENROLLMENT_FILTERS,
+    user_matches,
 )
 
 
@@ -28,7 +33,20 @@ def api_router(state: DoceboState) -> APIRouter:
     def authorized(request: Request) -> None:
         state.tokens.check(request.headers.get("authorization"))
 
-    router = APIRouter(dependencies=[Depends(authorized)])
+    def count_unknown_parameters(request: Request) -> None:
+        """A query parameter the route does not declare is ignored, as by any server: count it."""
+        route = request.scope.get("route")
+        known = {param.alias for param in getattr(getattr(route, "dependant", None), "query_params", [])}
+        state.mode.ignore(name for name in dict.fromkeys(request.query_params) if name not in known)
+
+    def helpful(request: Request, names: tuple[str, ...]) -> bool:
+        """Whether to apply the unconfirmed filters ``names``; strict counts those sent as ignored."""
+        if not state.mode.strict:
+            return True
+        state.mode.ignore(name for name in names if name in request.query_params)
+        return False
+
+    router = APIRouter(dependencies=[Depends(authorized), Depends(count_unknown_parameters)])
     world = lambda: state.world  # noqa: E731 -- the world is replaced on reset/seed/restore
 
     def paged(request: Request, key: tuple[Any, ...], build: Any, render: Any, page: int, size: int) -> dict:
@@ -40,17 +58,17 @@ def api_router(state: DoceboState) -> APIRouter:
     def list_users(
         request: Request, search_text: str | None = None, page: int = 1, page_size: int = DEFAULT_PAGE_SIZE
     ) -> dict[str, Any]:
-        needle = (search_text or "").lower()
+        needle, strict = (search_text or "").lower(), state.mode.strict
 
         def build() -> Any:
             users = world().users.values()
             return (
                 u
                 for u in users
-                if not needle or needle in f"{u.email}\n{u.username}\n{u.first_name} {u.last_name}".lower()
+                if not needle or user_matches(needle, u.email, u.username, u.first_name, u.last_name, strict)
             )
 
-        return paged(request, ("users", needle), build, lambda u: u.to_json(), page, page_size)
+        return paged(request, ("users", needle, strict), build, lambda u: u.to_json(), page, page_size)
 
     @router.get("/manage/v1/user/{user_id}")
     def get_user(user_id: int) -> dict[str, Any]:
@@ -115,12 +133,20 @@ def api_router(state: DoceboState) -> APIRouter:
         id_user: list[int] | None = Query(None, alias="id_user[]"),
         id_course: list[int] | None = Query(None, alias="id_course[]"),
         status: list[str] | None = Query(None, alias="status[]"),
+        course_type: list[str] | None = Query(None, alias="type[]"),
+        id_learning_plan: list[int] | None = Query(None, alias="id_learning_plan[]"),
         completed_from: str | None = Query(None, alias=COMPLETED_FROM),
         completed_to: str | None = Query(None, alias=COMPLETED_TO),
         page: int = 1,
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> dict[str, Any]:
-        users, courses, statuses = _set(id_user), _set(id_course), _set(status)
+        users, courses, statuses, types = _set(id_user), _set(id_course), _set(status), _set(course_type)
+        if id_learning_plan:
+            plans = [world().learning_plans.get(plan_id) for plan_id in id_learning_plan]
+            in_plans = frozenset(course for plan in plans if plan for course in plan.course_ids)
+            courses = in_plans if courses is None else courses & in_plans
+        if not helpful(request, UNCONFIRMED_ENROLLMENT_FILTERS):
+            completed_from = completed_to = None
         low = checks.date_bound(completed_from, COMPLETED_FROM, upper=False)
         high = checks.date_bound(completed_to, COMPLETED_TO, upper=True)
 
@@ -131,10 +157,11 @@ def api_router(state: DoceboState) -> APIRouter:
                 if (users is None or e.user_id in users)
                 and (courses is None or e.course_id in courses)
                 and (statuses is None or e.status in statuses)
+                and (types is None or world().courses[e.course_id].course_type in types)
                 and _within(e.completed_at, low, high)
             )
 
-        key = ("enrollments", users, courses, statuses, low, high)
+        key = ("enrollments", users, courses, statuses, types, low, high)
         return paged(request, key, build, state.enrollment_json, page, page_size)
 
     @router.get("/learn/v1/enrollments/{id_course}/{id_user}")
@@ -165,6 +192,8 @@ def api_router(state: DoceboState) -> APIRouter:
         page: int = 1,
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> dict[str, Any]:
+        if not helpful(request, UNCONFIRMED_LP_ENROLLMENT_FILTERS):
+            status = completed_from = completed_to = None
         plans, users, statuses = _set(learning_plan_id), _set(user_id), _set(status)
         low = checks.date_bound(completed_from, COMPLETED_FROM, upper=False)
         high = checks.date_bound(completed_to, COMPLETED_TO, upper=True)
@@ -242,21 +271,21 @@ def api_router(state: DoceboState) -> APIRouter:
         page: int = 1,
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> dict[str, Any]:
-        users = _set(user_id)
+        users = _set(user_id) if helpful(request, UNCONFIRMED_EXTERNAL_TRAINING_FILTERS) else None
 
         def build() -> Any:
             rows = world().external_training.values()
             return (r for r in rows if users is None or r.user_id in users)
 
-        return paged(request, ("external", users), build, lambda r: r.to_json(), page, page_size)
+        return paged(request, ("external", users), build, state.external_json, page, page_size)
 
     @router.post(EXTERNAL_TRAINING_PATH, status_code=201)
     def create_external_training(body: dict[str, Any] = Body(...)) -> dict[str, Any]:
-        return one(state.create_external(body).to_json())
+        return one(state.external_json(state.create_external(body)))
 
     @router.put(EXTERNAL_TRAINING_PATH + "/{training_id}")
     def update_external_training(training_id: int, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
-        return one(state.update_external(training_id, body).to_json())
+        return one(state.external_json(state.update_external(training_id, body)))
 
     @router.delete(EXTERNAL_TRAINING_PATH + "/{training_id}", status_code=204)
     def delete_external_training(training_id: int) -> Response:

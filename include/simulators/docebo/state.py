@@ -3,6 +3,7 @@
 Every change happens under ``lock`` and tells the listeners (the webhook sender) what fired:
 ``listener(event_code, payloads)``, one call per change, all payloads of a batch together.
 Filtered lists are cached until the next change, so paging a large list scans it once.
+``mode`` says whether the unconfirmed helpful forms are served and counts ignored filters.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from include.simulators.common.strictness import ServerMode
 from include.simulators.docebo import checks
 from include.simulators.docebo.records import (
     ApiRefusal,
@@ -29,6 +31,7 @@ from include.simulators.docebo.unconfirmed import (
     EVENT_CERTIFICATION_UPDATED,
     EVENT_COURSE_COMPLETED,
     EVENT_LEARNING_PLAN_COMPLETED,
+    empty_date,
 )
 from include.simulators.docebo.world import World
 
@@ -43,9 +46,12 @@ def now_text() -> str:
 class DoceboState:
     """One tenant: OAuth app, world, listeners. Read ``world`` directly in tests."""
 
-    def __init__(self, tokens: TokenIssuer, domain: str = "acme.docebosaas.com") -> None:
+    def __init__(
+        self, tokens: TokenIssuer, domain: str = "acme.docebosaas.com", *, strict: bool = True
+    ) -> None:
         self.tokens = tokens
         self.domain = domain
+        self.mode = ServerMode(strict)
         self.world = World()
         self.lock = threading.RLock()
         self.listeners: list[Listener] = []
@@ -111,10 +117,10 @@ class DoceboState:
             "name": course.name,
             "type": course.course_type,
             "status": row.status,
-            "course_complete_date": row.completed_at,
+            "course_complete_date": self._datetime(row.completed_at),
             "enroll_date_of_enrollment": row.enrolled_at,
-            "enroll_begin_date": None,
-            "enroll_end_date": None,
+            "enroll_begin_date": self._datetime(None),
+            "enroll_end_date": self._datetime(None),
             "score": row.score,
             "user_id": row.user_id,
             "username": self.world.users[row.user_id].username,
@@ -135,7 +141,7 @@ class DoceboState:
         if "enrollment_status" in extra_fields:
             item["enrollment_status"] = row.status
         if "enrollment_completion_date" in extra_fields:
-            item["enrollment_completion_date"] = row.completed_at
+            item["enrollment_completion_date"] = self._datetime(row.completed_at)
         return item
 
     def award_json(self, award: Award) -> dict[str, Any]:
@@ -150,12 +156,20 @@ class DoceboState:
             "certification_title": cert.title,
             "user_id": award.user_id,
             "issued_on": award.issued_on,
-            "expires_on": award.expires_on,
+            "expires_on": empty_date(award.expires_on, self.mode.strict, with_time=False),
             "status": status,
             "source": award.source,
             "external_link": award.external_link,
             "updated_at": award.updated_at,
         }
+
+    def external_json(self, record: ExternalTraining) -> dict[str, Any]:
+        item = record.to_json()
+        item["expiration_date"] = empty_date(record.expiration_date, self.mode.strict, with_time=False)
+        return item
+
+    def _datetime(self, value: str | None) -> str | None:
+        return empty_date(value, self.mode.strict, with_time=True)
 
     # --- certification awards ---------------------------------------------------------------
 
@@ -256,7 +270,7 @@ class DoceboState:
     def update_external(self, training_id: int, body: dict[str, Any]) -> ExternalTraining:
         with self.lock:
             record = self.external(training_id)
-            merged = {**record.to_json(), **body}
+            merged = {**record.to_json(), **body}  # stored form: an empty date is None
             for name in ("title", "provider"):
                 setattr(record, name, checks.required_text(merged, name))
             record.date_from = checks.day(merged, "date_from", required=True)  # type: ignore[assignment]

@@ -38,6 +38,28 @@ Invented here:
   ``{"value": 17}``, ``DELETE`` resets it; course reads carry
   ``additional_fields: [{"id": 5, "value": 17}]``.
 * webhook event codes other than ``course.enrollment.completed``.
+
+Strict and helpful forms. Where a choice is between a helpful and a strict form, the **strict**
+one (the least helpful plausible server) is the default; the helpful one is served only with
+``strict=False`` (``build_simulator(..., strict=False)``, ``--helpful``, ``PUT /_admin/strict``,
+``docebo_sim.set_strict(False)``). The hooks must be right under the strict form.
+
+* filters the reference does not confirm on a confirmed list (§1.5): ``completed_from`` /
+  ``completed_to`` on course and learning-plan enrollments, ``status[]`` on learning-plan
+  enrollments, ``user_id[]`` on the external training list. Strict: ignored (the list comes
+  back as if they had not been sent) and counted per name (``GET /_admin/ignored_filters``).
+  Helpful: applied. The invented endpoints above (awards) serve their invented filters in both
+  modes: they are part of the invented shape the client mirrors. A query parameter a route
+  does not know at all is ignored (as any server would) and counted in both modes.
+* empty dates: Docebo answers ``0000-00-00`` for an empty date (findings-2026-12, ingestr
+  cleans them). Strict: ``0000-00-00`` for date fields (an always-valid award's
+  ``expires_on``, external training's ``expiration_date``) and ``0000-00-00 00:00:00`` for
+  datetime fields (``course_complete_date``, ``enroll_begin_date``, ``enroll_end_date`` of
+  course enrollments, ``enrollment_completion_date`` of learning-plan enrollments). Helpful:
+  ``null``. Webhook payloads keep the documented ``null`` (§1.7).
+* ``search_text`` on ``GET /manage/v1/user`` is a fuzzy search (findings-2026-12): strict, a
+  case-insensitive substring of the e-mail, username, first or last name (``ann@x.com`` also
+  finds ``joann@x.com``). Helpful: the e-mail or username equals it (case-insensitive).
 """
 
 from __future__ import annotations
@@ -47,6 +69,11 @@ from typing import Any
 
 COMPLETED_FROM = "completed_from"
 COMPLETED_TO = "completed_to"
+UNCONFIRMED_ENROLLMENT_FILTERS = (COMPLETED_FROM, COMPLETED_TO)
+UNCONFIRMED_LP_ENROLLMENT_FILTERS = ("status[]", COMPLETED_FROM, COMPLETED_TO)
+UNCONFIRMED_EXTERNAL_TRAINING_FILTERS = ("user_id[]",)
+EMPTY_DATE = "0000-00-00"
+EMPTY_DATETIME = "0000-00-00 00:00:00"
 DUPLICATE_AWARD_STATUS = 409
 
 AWARDS_PATH = "/learn/v1/certification/awards"
@@ -63,6 +90,22 @@ WEBHOOK_MAX_ATTEMPTS = 5
 WEBHOOK_RETRY_BASE = 1.0
 WEBHOOK_RETRY_FACTOR = 2.0
 WEBHOOK_TIMEOUT = 5.0  # §1.7: no 200 within 5 s counts as failed
+
+
+def empty_date(value: str | None, strict: bool, *, with_time: bool) -> str | None:
+    """A date field as answered: strict turns an empty one into Docebo's zero date."""
+    if value is not None or not strict:
+        return value
+    return EMPTY_DATETIME if with_time else EMPTY_DATE
+
+
+def user_matches(
+    needle: str, email: str, username: str, first_name: str, last_name: str, strict: bool
+) -> bool:
+    """Whether ``search_text`` (lower case) finds this user: fuzzy when strict, exact otherwise."""
+    if not strict:
+        return needle in (email.lower(), username.lower())
+    return any(needle in text.lower() for text in (email, username, f"{first_name} {last_name}"))
 
 
 def error_body(status: int, message: str | None = None, field: str | None = None) -> dict[str, Any]:
