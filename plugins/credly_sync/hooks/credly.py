@@ -12,7 +12,7 @@ outcome the hook looks the badge up before posting again, and a duplicate 422 is
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -39,6 +39,7 @@ DUPLICATE_MARKER = "already has this badge"  # §7: the confirmed part of Credly
 HOLDING_STATES = ("pending", "accepted", "rejected")  # a learner holds the badge (not revoked/replaced)
 FILTER_SEPARATORS = ("|", ",", "::")  # §4: conditions, list values, key from value
 _TRAILING_VERSION = re.compile(r"/v1/?$")
+_DATE_BOUND = re.compile(r"^(?P<field>\w+)_at_(?P<side>min|max)$")
 
 
 @dataclass(frozen=True)
@@ -162,8 +163,11 @@ class CredlyHook(ApiHttpHook):
 
     def iter_badges(self, *, sort: str | None = None, **filters: Any) -> Iterator[dict[str, Any]]:
         """Every issued badge matching the filters (state, badge_template_id, recipient_email,
-        issuer_earner_id, updated_at_min, ...; datetimes allowed), page by page."""
-        return self._walk("badges", filters, sort)
+        issuer_earner_id, updated_at_min, ...; datetimes allowed), page by page.
+
+        The filters are sent, and checked again on each badge: only some are confirmed (§4), and
+        no date filter on ``/badges`` is documented, so a server may ignore them."""
+        return (badge for badge in self._walk("badges", filters, sort) if badge_matches(badge, filters))
 
     def iter_high_volume_badges(
         self,
@@ -173,12 +177,18 @@ class CredlyHook(ApiHttpHook):
         sort: str | None = None,
         **filters: Any,
     ) -> Iterator[dict[str, Any]]:
-        """Slim badge records from the high-volume search (§5.3); dates bound ``updated_at``."""
+        """Slim badge records from the high-volume search (§5.3); dates bound ``updated_at``
+        (unconfirmed parameters: checked again here, with the filters)."""
         extra = {"start_date": _search_date(start_date), "end_date": _search_date(end_date)}
-        return self._walk("high_volume_issued_badge_search", filters, sort, extra)
+        window = {"updated_at_min": start_date, "updated_at_max": end_date}
+        return (
+            badge
+            for badge in self._walk("high_volume_issued_badge_search", filters, sort, extra)
+            if badge_matches(badge, {**filters, **window})
+        )
 
     def iter_events(self) -> Iterator[dict[str, Any]]:
-        """The organisation's event feed (§5.9), oldest first."""
+        """The organisation's event feed (§5.9), in the server's order (unconfirmed)."""
         return self._walk("events", {}, None)
 
     def get_badge_template(self, template_id: str) -> dict[str, Any]:
@@ -473,6 +483,47 @@ def is_learners_badge(
     return not (earner and issuer_earner_id) or str(earner) == str(issuer_earner_id)
 
 
+def badge_matches(badge: Mapping[str, Any], filters: Mapping[str, Any]) -> bool:
+    """Whether a listed badge satisfies the filters this client can check itself: ``state``,
+    ``badge_template_id``, ``recipient_email`` (any case), ``issuer_earner_id`` and the
+    ``<field>_at_min`` / ``<field>_at_max`` bounds. Other keys (``query``...) are the server's."""
+    for key, value in filters.items():
+        if value is None:
+            continue
+        bound = _DATE_BOUND.match(key)
+        if bound:
+            if not _within(badge.get(f"{bound['field']}_at"), value, bound["side"]):
+                return False
+            continue
+        read = _CHECKED_FIELDS.get(key)
+        values = value if isinstance(value, (list, tuple, set)) else [value]
+        if read is not None and read(badge) not in {str(item).strip().lower() for item in values}:
+            return False
+    return True
+
+
+_CHECKED_FIELDS: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "state": lambda badge: str(badge.get("state") or "").lower(),
+    "badge_template_id": lambda badge: str((badge.get("badge_template") or {}).get("id") or "").lower(),
+    "recipient_email": lambda badge: str(badge.get("recipient_email") or "").strip().lower(),
+    "issuer_earner_id": lambda badge: str(badge.get("issuer_earner_id") or "").strip().lower(),
+}
+
+
+def _within(moment: Any, bound: datetime | str, side: str) -> bool:
+    if not isinstance(moment, str) or not moment:
+        return False
+    value = _aware(datetime.fromisoformat(moment.replace("Z", "+00:00")))
+    limit = _aware(
+        bound if isinstance(bound, datetime) else datetime.fromisoformat(bound.replace("Z", "+00:00"))
+    )
+    return value >= limit if side == "min" else value <= limit
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _email_key(email: str) -> str:
     return email.strip().lower()
 
@@ -505,8 +556,7 @@ def _filter_param(filters: Mapping[str, Any]) -> str | None:
 
 
 def _iso(moment: datetime) -> str:
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _aware(moment).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _search_date(value: datetime | str | None) -> str | None:

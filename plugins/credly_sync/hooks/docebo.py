@@ -39,6 +39,7 @@ from credly_sync.hooks.base import (
 )
 
 TOKEN_PATH = "oauth2/token"
+ZERO_DATE = "0000-00-00"  # Docebo's empty date
 DEFAULT_PAGE_SIZE = 200
 REFRESH_MARGIN = 60.0  # seconds before expiry a token is renewed (at most a tenth of its life)
 
@@ -263,7 +264,10 @@ class DoceboHook(ApiHttpHook):
         completed_from: DateLike | None = None,
         completed_to: DateLike | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Course enrollments (status, ``course_complete_date``); the date range is inclusive."""
+        """Course enrollments (status, ``course_complete_date``); the date range is inclusive.
+
+        The completion-date filters are unconfirmed, so every condition asked for is checked
+        again on each row: the caller gets what it asked for whatever the server did."""
         params = {
             "id_user[]": _list(user_ids),
             "id_course[]": _list(course_ids),
@@ -271,7 +275,13 @@ class DoceboHook(ApiHttpHook):
             shapes.COMPLETED_FROM: _datetime_text(completed_from),
             shapes.COMPLETED_TO: _datetime_text(completed_to),
         }
-        return self._walk("learn/v1/enrollments", params)
+        wanted = _RowCheck(
+            {"user_id": user_ids, "id": course_ids, "status": statuses},
+            "course_complete_date",
+            completed_from,
+            completed_to,
+        )
+        return filter(wanted, self._walk("learn/v1/enrollments", params))
 
     def iter_course_completions(
         self,
@@ -304,7 +314,8 @@ class DoceboHook(ApiHttpHook):
         completed_from: DateLike | None = None,
         completed_to: DateLike | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Learning plan enrollments with ``enrollment_status`` and ``enrollment_completion_date``."""
+        """Learning plan enrollments with ``enrollment_status`` and ``enrollment_completion_date``
+        (the status and date filters are unconfirmed: checked again on each row)."""
         params = {
             "learning_plan_id[]": _list(learning_plan_ids),
             "user_id[]": _list(user_ids),
@@ -313,7 +324,13 @@ class DoceboHook(ApiHttpHook):
             shapes.COMPLETED_FROM: _datetime_text(completed_from),
             shapes.COMPLETED_TO: _datetime_text(completed_to),
         }
-        return self._walk("learningplan/v1/learningplans/enrollments", params)
+        wanted = _RowCheck(
+            {"learning_plan_id": learning_plan_ids, "user_id": user_ids, "enrollment_status": statuses},
+            "enrollment_completion_date",
+            completed_from,
+            completed_to,
+        )
+        return filter(wanted, self._walk("learningplan/v1/learningplans/enrollments", params))
 
     def iter_learning_plan_completions(
         self, completed_from: DateLike | None = None, completed_to: DateLike | None = None
@@ -350,9 +367,10 @@ class DoceboHook(ApiHttpHook):
         return next((award for award in awards if award.get("status") != "revoked"), None)
 
     def iter_external_training(self, user_ids: Iterable[int] | None = None) -> Iterator[dict[str, Any]]:
-        return self._walk(
-            shapes.EXTERNAL_TRAINING_PATH, {shapes.EXTERNAL_TRAINING_USER_FILTER: _list(user_ids)}
-        )
+        """External training, of these users only (the user filter is unconfirmed: checked here)."""
+        users = _list(user_ids)
+        rows = self._walk(shapes.EXTERNAL_TRAINING_PATH, {shapes.EXTERNAL_TRAINING_USER_FILTER: users})
+        return filter(_RowCheck({"user_id": users}), rows)
 
     def find_external_training(self, user_id: int, badge_url: str) -> dict[str, Any] | None:
         """The user's external training that links to this badge, if any."""
@@ -663,6 +681,56 @@ class DoceboHook(ApiHttpHook):
 
     def secrets(self) -> set[str]:
         return self._secrets
+
+
+class _RowCheck:
+    """Whether a listed row meets the conditions a read asked the server for: each field one of
+    the given values (compared as text), and a date field within an inclusive range (a bare day
+    as the upper bound covers that day). Docebo's empty date ``0000-00-00`` is no date, so it
+    falls outside every range."""
+
+    def __init__(
+        self,
+        values: Mapping[str, Iterable[Any] | None],
+        date_field: str | None = None,
+        date_from: DateLike | None = None,
+        date_to: DateLike | None = None,
+    ) -> None:
+        self.values = {
+            key: {str(v) for v in allowed} for key, allowed in values.items() if allowed is not None
+        }
+        self.date_field = date_field
+        self.low = _moment(date_from)
+        self.high = _moment(date_to, end_of_day=True)
+
+    def __call__(self, row: dict[str, Any]) -> bool:
+        if any(str(row.get(key)) not in allowed for key, allowed in self.values.items()):
+            return False
+        if self.date_field is None or (self.low is None and self.high is None):
+            return True
+        moment = _moment(row.get(self.date_field))
+        return (
+            moment is not None
+            and (self.low is None or moment >= self.low)
+            and (self.high is None or moment <= self.high)
+        )
+
+
+def _moment(value: Any, *, end_of_day: bool = False) -> datetime | None:
+    """A UTC datetime from a Docebo date or time (text, date or datetime); None when empty."""
+    if value is None or (isinstance(value, str) and (not value.strip() or value.startswith(ZERO_DATE))):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        value = (
+            date.fromisoformat(text)
+            if len(text) == 10
+            else datetime.fromisoformat(text.replace("Z", "+00:00"))
+        )
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    day = datetime.combine(value, datetime.min.time(), tzinfo=UTC)
+    return day.replace(hour=23, minute=59, second=59) if end_of_day else day
 
 
 def _dropdown(item: dict[str, Any]) -> DropdownField:
