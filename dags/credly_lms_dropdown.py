@@ -23,6 +23,22 @@ that dropdown; `lms_to_credly` issues the badge when the course is completed.
 
 A run with nothing to change makes no write call.
 
+**Settings first.** Both tasks validate the integration settings before touching the LMS; with
+any invalid setting the task fails listing every bad key and nothing is written
+(`python -m credly_sync settings validate`).
+
+**Guard against wiping the dropdown.** Removing an option resets every course that selected it,
+so `plan_dropdown` fails, journaling and changing nothing, when the plan would
+- remove any option while the Credly Badge Templates table is empty (never synced, or the
+  warehouse connection points elsewhere: run `credly_templates` first), or
+- leave the dropdown empty, or
+- remove more than max(2, 20 %) of the existing options in one run.
+
+The error names the counts. When the removal is intended (templates really were archived or
+deleted in Credly), trigger the DAG with the param `allow_large_dropdown_cut` = true:
+`{"allow_large_dropdown_cut": true}`. Scheduled runs keep it false.
+
+**Params:** `allow_large_dropdown_cut` (default false), see above.
 **Reads:** integration settings (COURSE_ADDITIONAL_FIELD), the template table.
 **Connections:** `docebo_default`, `credly_sync_warehouse`.
 """
@@ -31,10 +47,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable
+from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param
 
 from credly_sync.assets import BADGE_TEMPLATES_TABLE
 from credly_sync.operators.dropdown import ApplyCourseDropdownOperator, PlanCourseDropdownOperator
+from credly_sync.planning.dropdown import ALLOW_LARGE_CUT_PARAM
 
 with DAG(
     dag_id="credly_lms_dropdown",
@@ -44,6 +61,13 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
+    params={
+        ALLOW_LARGE_CUT_PARAM: Param(
+            False,
+            type="boolean",
+            description="Let this run empty the dropdown or remove more than max(2, 20 %) of its options.",
+        )
+    },
     doc_md=__doc__,
     default_args={"owner": "credly-sync", "retries": 2, "retry_delay": timedelta(minutes=1)},
     tags=["credly-sync", "docebo", "templates"],

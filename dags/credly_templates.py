@@ -9,12 +9,24 @@ Mirrors every Credly badge template into the **Credly Badge Templates** lookup t
 in Credly. No data interval is used: every run reads all templates.
 
 **What a run does**
-1. `sync_template_table` pages through all templates (`credly_default`) and, in one warehouse
-   transaction: inserts new templates; updates renamed ones; sets `is_active` false for archived
-   (and draft) templates and true again when un-archived; deletes rows of templates gone from
-   Credly and deactivates every mapping that used them. Names must be unique: the first template
-   retrieved keeps a name, the rest are skipped and listed in the log and in the XCom summary.
+1. `sync_template_table` first validates the integration settings: with any invalid setting the
+   task fails, listing every bad key, before Credly is read or anything is written (fix them with
+   `python -m credly_sync settings validate` / `settings set`). It then pages through all
+   templates (`credly_default`) and, in one warehouse transaction: inserts new templates; updates
+   renamed ones; sets `is_active` false for archived (and draft) templates and true again when
+   un-archived; deletes rows of templates gone from Credly and deactivates every mapping that
+   used them. Names must be unique: the first template retrieved keeps a name, the rest are
+   skipped and listed in the log and in the XCom summary.
    Updates the `credly_badge_templates` Asset, which triggers `credly_lms_dropdown`.
+
+   **Deletion is confirmed one by one.** A listing can miss a template (paging over a list that
+   changes meanwhile, a page-size cap), so a template absent from it is looked up with
+   `GET /badge_templates/{id}`. Only a **404** deletes it (row removed, mappings deactivated,
+   mail). A 200 keeps it, with the name and state of that answer (`kept_after_lookup` in the
+   summary). Any other failure (5xx or timeout after retries, a malformed answer) leaves the row
+   and its mappings exactly as they were and is reported in the log and under
+   `unconfirmed_deletions` in the XCom summary; the run still succeeds and the next run asks
+   again. A 401/403 fails the task before anything is written: fix the `credly_default` token.
 2. `mail_deletion_notices` mails NOTIFICATION_MAIL_ID (`smtp_default`) one message listing the
    deleted templates and the deactivated mappings. Notices wait in the operations journal until
    the SMTP server accepts them: a failed mail is retried by the task's retries and by the next run.

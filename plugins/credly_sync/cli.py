@@ -140,7 +140,8 @@ def _mappings(engine: Engine, args: argparse.Namespace) -> int:
     with args.file.open(newline="") as stream:
         rows, errors = parse_mapping_csv(stream)
     report = import_mappings(engine, rows)
-    print(f"mappings: {report.inserted} inserted, {report.updated} updated, {len(errors)} rejected")
+    rejected = len({error.line for error in errors})  # a row may have several bad cells
+    print(f"mappings: {report.inserted} inserted, {report.updated} updated, {rejected} rejected")
     for error in errors:
         print(f"{args.file}: {error}", file=sys.stderr)
     return 1 if errors else 0

@@ -10,7 +10,8 @@ from airflow.sdk import DagRunState
 from sqlalchemy import Engine, select
 
 from credly_sync.hooks.base import RetryPolicy
-from credly_sync.warehouse.schema import credly_badge_templates, operation_journal
+from credly_sync.planning.dropdown import ALLOW_LARGE_CUT_PARAM
+from credly_sync.warehouse.schema import credly_badge_templates, integration_settings, operation_journal
 from include.simulators.common.faults import FaultRule
 from include.simulators.smtp import MailSink
 from tests.fixtures.airflow import run_dag
@@ -20,9 +21,14 @@ from tests.fixtures.docebo import DoceboSim
 FIELD_NAME = "Credly Badge Template"  # COURSE_ADDITIONAL_FIELD in include/sample/settings.csv
 
 
+def run_dropdown(dagbag: Any, *, allow_large_cut: bool = False) -> Any:
+    """One credly_lms_dropdown run; the param is always sent, since dag.test() keeps the last one."""
+    return run_dag(dagbag, "credly_lms_dropdown", **{ALLOW_LARGE_CUT_PARAM: allow_large_cut})
+
+
 def sync(dagbag: Any) -> None:
-    for dag_id in ("credly_templates", "credly_lms_dropdown"):
-        assert run_dag(dagbag, dag_id).state == DagRunState.SUCCESS, dag_id
+    assert run_dag(dagbag, "credly_templates").state == DagRunState.SUCCESS
+    assert run_dropdown(dagbag).state == DagRunState.SUCCESS
 
 
 def dropdown(docebo: DoceboSim) -> tuple[int, dict[int, str]]:
@@ -110,14 +116,101 @@ def test_failed_option_writes_keep_their_reason_and_the_next_run_converges(dagba
     dag = dagbag.get_dag("credly_lms_dropdown")
     apply = dag.get_task("apply_dropdown")
     apply.http_retry = RetryPolicy(max_attempts=3, backoff_base=0, timeout=1.0)
-    assert dag.test().state == DagRunState.FAILED
+    assert run_dropdown(dagbag).state == DagRunState.FAILED
     with warehouse.connect() as connection:
         failed = [r.last_error for r in connection.execute(select(operation_journal)) if r.status == "failed"]
     assert len(failed) == 2 and all("503" in reason for reason in failed)
 
     docebo.clear_faults()
     docebo.settle()
-    assert dag.test().state == DagRunState.SUCCESS
+    assert run_dropdown(dagbag).state == DagRunState.SUCCESS
     _, options = dropdown(docebo)
     assert sorted(options.values()) == ["Cloud Basics", "Data Literacy", "Security Essentials"]
     assert options == {v: k for k, v in element_ids(warehouse).items()}
+
+
+def journal(engine: Engine) -> list[tuple[str, str]]:
+    with engine.connect() as connection:
+        return [(r.op_key, r.status) for r in connection.execute(select(operation_journal))]
+
+
+def six_options_and_two_courses(dagbag: Any, credly: CredlySim, docebo: DoceboSim) -> dict[int, Any]:
+    """The dropdown in step with six templates; both seeded courses select a badge."""
+    for name in ("Cloud", "Data", "Security", "Ops", "AI", "Networking"):
+        credly.create_template(name)
+    sync(dagbag)
+    field_id, options = dropdown(docebo)
+    assert len(options) == 6
+    for course_id, element_id in zip(sorted(docebo.world.courses), sorted(options), strict=False):
+        docebo.state.set_course_value(course_id, field_id, element_id)
+    return {course_id: course.field_values[field_id] for course_id, course in docebo.world.courses.items()}
+
+
+def test_an_empty_template_table_never_wipes_the_dropdown_unless_allowed(
+    dagbag: Any, world, capsys: pytest.CaptureFixture[str]
+) -> None:
+    credly, docebo, warehouse, _ = world
+    selected = six_options_and_two_courses(dagbag, credly, docebo)
+    assert len(selected) == 2 and None not in selected.values()
+    field_id, options = dropdown(docebo)
+    with warehouse.begin() as connection:  # pointed at a warehouse whose table was never synced
+        connection.execute(credly_badge_templates.delete())
+        connection.execute(operation_journal.delete())
+    docebo.simulator.control.calls.reset()
+    capsys.readouterr()
+
+    assert run_dropdown(dagbag).state == DagRunState.FAILED
+    assert dropdown(docebo) == (field_id, options)
+    assert {c: docebo.world.courses[c].field_values[field_id] for c in selected} == selected
+    assert lms_writes(docebo) == {} and journal(warehouse) == []
+    task_log = capsys.readouterr().out
+    assert f"refusing to remove 6 of the 6 options of dropdown field {field_id}" in task_log
+    assert "the Credly Badge Templates table is empty" in task_log
+    assert ALLOW_LARGE_CUT_PARAM in task_log
+
+    assert run_dropdown(dagbag, allow_large_cut=True).state == DagRunState.SUCCESS
+    assert dropdown(docebo) == (field_id, {})
+    assert all(docebo.world.courses[c].field_values.get(field_id) is None for c in selected)
+
+
+def test_archiving_most_templates_at_once_needs_the_param(dagbag: Any, world) -> None:
+    credly, docebo, warehouse, _ = world
+    six_options_and_two_courses(dagbag, credly, docebo)
+    field_id, options = dropdown(docebo)
+    for template in list(credly.state.templates.values())[:3]:
+        credly.admin("POST", f"templates/{template.id}/archive").raise_for_status()
+    assert run_dag(dagbag, "credly_templates").state == DagRunState.SUCCESS
+    before = element_ids(warehouse)
+    docebo.simulator.control.calls.reset()
+
+    assert run_dropdown(dagbag).state == DagRunState.FAILED, "3 of 6 is more than max(2, 20 %)"
+    assert dropdown(docebo) == (field_id, options)
+    assert lms_writes(docebo) == {} and element_ids(warehouse) == before
+    assert run_dropdown(dagbag, allow_large_cut=True).state == DagRunState.SUCCESS
+    assert len(dropdown(docebo)[1]) == 3
+
+
+def test_invalid_settings_fail_the_dropdown_run_before_any_lms_call(
+    dagbag: Any, world, capsys: pytest.CaptureFixture[str]
+) -> None:
+    credly, docebo, warehouse, _ = world
+    credly.create_template("Cloud Basics")
+    sync(dagbag)
+    options = dropdown(docebo)
+    credly.create_template("Data Literacy")
+    assert run_dag(dagbag, "credly_templates").state == DagRunState.SUCCESS
+    before, journal_before = element_ids(warehouse), journal(warehouse)
+    with warehouse.begin() as connection:  # a hand edit of the table, unvalidated
+        for key, value in (("COURSE_ADDITIONAL_FIELD", ""), ("BATCH_SYNC_START_DATE", "01/01/2025")):
+            connection.execute(
+                integration_settings.update().where(integration_settings.c.key == key).values(value=value)
+            )
+    docebo.simulator.control.calls.reset()
+    capsys.readouterr()
+
+    assert run_dropdown(dagbag).state == DagRunState.FAILED
+    assert docebo.calls() == {}, "the LMS is not even read"
+    assert dropdown(docebo) == options and element_ids(warehouse) == before
+    assert journal(warehouse) == journal_before, "the new template's option is not even planned"
+    task_log = capsys.readouterr().out
+    assert "COURSE_ADDITIONAL_FIELD = ''" in task_log and "BATCH_SYNC_START_DATE = '01/01/2025'" in task_log

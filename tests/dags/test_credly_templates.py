@@ -9,16 +9,20 @@ from airflow.sdk import DagRunState
 from sqlalchemy import Engine, select
 
 from credly_sync.assets import BADGE_TEMPLATES_TABLE
+from credly_sync.hooks.base import RetryPolicy
 from credly_sync.warehouse.schema import (
     credly_badge_templates,
     credly_integration_mappings,
+    integration_settings,
     operation_journal,
 )
+from include.simulators.common.faults import FaultRule
 from include.simulators.smtp import MailSink
 from tests.fixtures.airflow import run_dag
 from tests.fixtures.credly import CredlySim
 
 DAG_ID = "credly_templates"
+ONE_TEMPLATE = r"/badge_templates/[^/]+$"  # GET /badge_templates/{id}, not the listing
 
 
 def table(engine: Engine) -> dict[str, tuple[str, bool]]:
@@ -151,3 +155,147 @@ def test_a_failed_notice_keeps_the_deletion_and_is_mailed_by_the_next_run(dagbag
     [notice] = mail.messages
     assert "Legacy Badge" in notice.get_body(("html",)).get_content()
     assert journal_rows(warehouse) == [(f"notify_template_deleted:{doomed.id}", "applied", 2)]
+
+
+def summary_of(run: Any) -> dict[str, Any]:
+    return run.get_task_instance("sync_template_table").xcom_pull(task_ids="sync_template_table")
+
+
+@pytest.fixture
+def fast_lookups(dagbag: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two attempts per Credly call, no backoff (the DAG's own policy waits seconds)."""
+    task = dagbag.get_dag(DAG_ID).get_task("sync_template_table")
+    monkeypatch.setattr(task, "http_retry", RetryPolicy(max_attempts=2, backoff_base=0, timeout=2.0))
+
+
+def test_a_template_the_listing_missed_is_kept_and_only_a_404_deletes(
+    dagbag: Any, world, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim, warehouse, mail = world
+    templates = [sim.create_template(f"Badge {n:02}") for n in range(1, 52)]  # 51: two pages of 50
+    first, last = templates[0], templates[-1]
+    add_mappings(
+        warehouse,
+        {"badge_template_id": first.id, "badge_template_name": first.name, "learning_plan_id": "11"},
+        {"badge_template_id": last.id, "badge_template_name": last.name, "learning_plan_id": "12"},
+    )
+    assert run_dag(dagbag, DAG_ID).state == DagRunState.SUCCESS
+    assert len(table(warehouse)) == 51
+
+    # An admin deletes the first template while the sync is between pages 1 and 2: page 2 then
+    # starts one template further on, and the listing misses the last one, which still exists.
+    sim.admin("POST", f"templates/{last.id}/archive").raise_for_status()
+    original = sim.state.list_templates
+    pages: list[int] = []
+
+    def list_templates(conditions: dict[str, str], sort: str | None) -> list[Any]:
+        pages.append(1)
+        if len(pages) == 2:
+            sim.state.delete_template(first.id)
+        return original(conditions, sort)
+
+    monkeypatch.setattr(sim.state, "list_templates", list_templates)
+    run = run_dag(dagbag, DAG_ID)
+    assert run.state == DagRunState.SUCCESS
+    assert len(pages) == 2
+    rows = table(warehouse)
+    assert len(rows) == 51, "the first was listed on page 1; the last was missed but exists"
+    assert rows[last.id] == (last.name, False), "kept, with the state the lookup answered"
+    assert active_mappings(warehouse) == {1: True, 2: True}
+    assert mail.messages == []
+    summary = summary_of(run)
+    assert (summary["retrieved"], summary["missing_from_listing"]) == (50, 1)
+    assert summary["kept_after_lookup"] == [last.id]
+    assert (summary["deleted"], summary["unconfirmed_deletions"]) == (0, [])
+
+    monkeypatch.setattr(sim.state, "list_templates", original)
+    run = run_dag(dagbag, DAG_ID)
+    assert run.state == DagRunState.SUCCESS
+    rows = table(warehouse)
+    assert first.id not in rows and rows[last.id] == (last.name, False)
+    assert active_mappings(warehouse) == {1: False, 2: True}
+    [notice] = mail.messages
+    body = notice.get_body(("html",)).get_content()
+    assert first.name in body and last.name not in body
+    assert summary_of(run)["kept_after_lookup"] == []
+
+
+def test_an_unconfirmed_deletion_leaves_the_row_and_the_next_run_confirms_it(
+    dagbag: Any, world, fast_lookups: None
+) -> None:
+    sim, warehouse, mail = world
+    kept = sim.create_template("Cloud Basics")
+    doomed = sim.create_template("Legacy Badge")
+    add_mappings(
+        warehouse, {"badge_template_id": doomed.id, "badge_template_name": "Legacy", "learning_plan_id": "7"}
+    )
+    assert run_dag(dagbag, DAG_ID).state == DagRunState.SUCCESS
+    before = table(warehouse)
+
+    sim.admin("DELETE", f"templates/{doomed.id}").raise_for_status()
+    sim.admin("PATCH", f"templates/{kept.id}", json={"name": "Cloud Foundations"}).raise_for_status()
+    sim.set_faults(FaultRule("status", status=503, method="GET", path=ONE_TEMPLATE, times=2))
+    run = run_dag(dagbag, DAG_ID)
+    assert run.state == DagRunState.SUCCESS, "one unconfirmed deletion does not fail the sync"
+    assert table(warehouse) == {**before, kept.id: ("Cloud Foundations", True)}
+    assert active_mappings(warehouse) == {1: True}
+    assert journal_rows(warehouse) == [] and mail.messages == []
+    [unconfirmed] = summary_of(run)["unconfirmed_deletions"]
+    assert (unconfirmed["badge_template_id"], unconfirmed["name"]) == (doomed.id, "Legacy Badge")
+    assert "503" in unconfirmed["reason"]
+
+    assert run_dag(dagbag, DAG_ID).state == DagRunState.SUCCESS
+    assert doomed.id not in table(warehouse)
+    assert active_mappings(warehouse) == {1: False}
+    [notice] = mail.messages
+    assert "Legacy Badge" in notice.get_body(("html",)).get_content()
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_refused_lookup_fails_the_run_before_anything_is_written(
+    dagbag: Any, world, fast_lookups: None, status: int
+) -> None:
+    sim, warehouse, mail = world
+    kept = sim.create_template("Cloud Basics")
+    doomed = sim.create_template("Legacy Badge")
+    add_mappings(
+        warehouse, {"badge_template_id": doomed.id, "badge_template_name": "Legacy", "learning_plan_id": "7"}
+    )
+    assert run_dag(dagbag, DAG_ID).state == DagRunState.SUCCESS
+    before = table(warehouse)
+
+    sim.admin("DELETE", f"templates/{doomed.id}").raise_for_status()
+    sim.admin("PATCH", f"templates/{kept.id}", json={"name": "Cloud Foundations"}).raise_for_status()
+    sim.set_faults(FaultRule("status", status=status, method="GET", path=ONE_TEMPLATE, times=1))
+    run = run_dag(dagbag, DAG_ID)
+    assert run.state == DagRunState.FAILED
+    assert table(warehouse) == before, "not even the rename is written"
+    assert active_mappings(warehouse) == {1: True}
+    assert journal_rows(warehouse) == [] and mail.messages == []
+
+
+def test_invalid_settings_fail_the_run_before_any_call_or_write(
+    dagbag: Any, world, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim, warehouse, mail = world
+    cloud = sim.create_template("Cloud Basics")
+    assert run_dag(dagbag, DAG_ID).state == DagRunState.SUCCESS
+    before = table(warehouse)
+    sim.admin("PATCH", f"templates/{cloud.id}", json={"name": "Cloud Foundations"}).raise_for_status()
+    sim.create_template("Data Literacy")
+    sim.simulator.control.calls.reset()
+    capsys.readouterr()
+    with warehouse.begin() as connection:  # as a hand edit of the table would, unvalidated
+        for key, value in (("NOTIFICATION_MAIL_ID", "nobody"), ("SYNC_REVOCATION", "yes")):
+            connection.execute(
+                integration_settings.update().where(integration_settings.c.key == key).values(value=value)
+            )
+    run = run_dag(dagbag, DAG_ID)
+    assert run.state == DagRunState.FAILED
+    assert table(warehouse) == before
+    assert journal_rows(warehouse) == [] and mail.messages == []
+    assert sim.calls() == {}, "Credly is not even read"
+    assert asset_events_of(run) == 0, "credly_lms_dropdown is not scheduled"
+    task_log = capsys.readouterr().out  # dag.test() prints the task log
+    assert "NOTIFICATION_MAIL_ID = 'nobody'" in task_log
+    assert "SYNC_REVOCATION = 'yes'" in task_log

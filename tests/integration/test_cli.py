@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from credly_sync.cli import main
 from credly_sync.settings import read_setting_rows
 from credly_sync.warehouse.mappings import export_mappings
-from tests.unit.test_mapping_csv import HEADER
+from tests.unit.test_mapping_csv import HEADER, T1, T2
 
 SAMPLE = Path(__file__).resolve().parents[2] / "include" / "sample"
 
@@ -40,12 +40,19 @@ def test_mappings_import_keeps_good_rows_and_reports_bad_ones(
     warehouse: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = tmp_path / "mappings.csv"
-    source.write_text(HEADER + "t-1,Cloud,,true,,true\nt-2,Data,LP-7,maybe,,true\n")
+    source.write_text(HEADER + f"{T1},Cloud,,true,,true\n{T2},Data,7,maybe,,true\nt-3,Ops,LP-7,false,,true\n")
     assert main(["mappings", "import", str(source)]) == 1
     captured = capsys.readouterr()
-    assert "1 inserted, 0 updated, 1 rejected" in captured.out
+    assert "1 inserted, 0 updated, 2 rejected" in captured.out
     assert f"{source}: line 3, column import_as_external_training: 'maybe'" in captured.err
-    assert export_mappings(warehouse) == HEADER + "t-1,Cloud,,true,,true\n"
+    assert (
+        f"{source}: line 4, column badge_template_id: 't-3' is not a Credly badge template id" in captured.err
+    )
+    assert (
+        f"{source}: line 4, column learning_plan_id: 'LP-7' is not a Docebo learning plan id" in captured.err
+    )
+    assert export_mappings(warehouse) == HEADER + f"{T1},Cloud,,true,,true\n"
+    assert main(["mappings", "import", str(SAMPLE / "mappings.csv")]) == 0, "the sample is valid"
 
     exported = tmp_path / "out.csv"
     assert main(["mappings", "export", str(exported)]) == 0

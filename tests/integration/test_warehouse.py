@@ -22,7 +22,7 @@ from credly_sync.warehouse.schema import (
     metadata,
     operation_journal,
 )
-from tests.unit.test_mapping_csv import HEADER
+from tests.unit.test_mapping_csv import HEADER, T1, T2
 
 
 def test_migrated_schema_matches_the_code(warehouse: Engine) -> None:
@@ -115,11 +115,11 @@ def test_settings_are_stored_and_loaded(warehouse: Engine) -> None:
 
 
 def test_mappings_import_updates_by_key_and_exports_the_same_csv(warehouse: Engine) -> None:
-    first = HEADER + "t-1,Cloud,,true,,true\nt-2,Data,LP-7,false,,true\n"
+    first = HEADER + f"{T1},Cloud,,true,,true\n{T2},Data,7,false,,true\n"
     rows, errors = parse_mapping_csv(io.StringIO(first))
     assert errors == []
     assert (import_mappings(warehouse, rows).inserted, export_mappings(warehouse)) == (2, first)
-    second = HEADER + "t-2,Data v2,LP-7,false,,false\n"
+    second = HEADER + f"{T2},Data v2,7,false,,false\n"
     report = import_mappings(warehouse, parse_mapping_csv(io.StringIO(second))[0])
     assert (report.inserted, report.updated) == (0, 1)
-    assert export_mappings(warehouse).splitlines()[2] == "t-2,Data v2,LP-7,false,,false"
+    assert export_mappings(warehouse).splitlines()[2] == f"{T2},Data v2,7,false,,false"

@@ -8,6 +8,7 @@ from credly_sync.planning.templates import (
     MAPPING_COLUMNS,
     NOTICE_KIND,
     TABLE_COLUMNS,
+    deletion_candidates,
     deletion_notices,
     plan_template_table,
 )
@@ -133,3 +134,31 @@ def test_a_table_row_renamed_into_a_duplicate_is_made_inactive_not_deleted() -> 
     assert records(plan.updates) == [
         {"badge_template_id": "t2", "badge_template_name": "Cloud", "is_active": False}
     ]
+
+
+def test_deletion_candidates_are_the_table_rows_the_listing_did_not_return() -> None:
+    candidates = deletion_candidates(
+        credly(("t1", "Cloud", "active")), table(("t1", "Cloud", True, 7), ("t2", "Data", False, None))
+    )
+    assert records(candidates) == [
+        {
+            "badge_template_id": "t2",
+            "badge_template_name": "Data",
+            "is_active": False,
+            "dropdown_element_id": None,
+        }
+    ]
+
+
+def test_an_unconfirmed_deletion_leaves_row_mappings_and_name_as_they_are() -> None:
+    plan = plan_template_table(
+        credly(("t1", "Cloud", "active"), ("t9", "Data", "active")),
+        table(("t1", "Cloud", True, 7), ("t2", "Data", True, 8), ("t3", "Ops", False, None)),
+        mappings((1, "t2", "Data", "11", None, True), (2, "t3", "Ops", "12", None, True)),
+        unconfirmed=["t2", "t3"],
+    )
+    assert plan.is_empty, "no delete, no update, no mapping deactivated, no insert"
+    assert deletion_notices(plan) == []
+    assert records(plan.duplicates) == [
+        {"badge_template_id": "t9", "name": "Data", "kept_badge_template_id": "t2"}
+    ], "a newcomer does not take the name of a row that may still exist"

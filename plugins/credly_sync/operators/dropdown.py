@@ -5,11 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
+from airflow.sdk.exceptions import AirflowFailException
 from sqlalchemy import Connection
 
 from credly_sync.hooks.docebo import DoceboHook
 from credly_sync.operators.apply import Applied, ApplyJournalOperator, OperationSkipped
-from credly_sync.planning.dropdown import ADD, DROPDOWN_KINDS, OPTION_COLUMNS, RELABEL, REMOVE, plan_dropdown
+from credly_sync.planning.dropdown import (
+    ADD,
+    ALLOW_LARGE_CUT_PARAM,
+    DROPDOWN_KINDS,
+    OPTION_COLUMNS,
+    RELABEL,
+    REMOVE,
+    DropdownCutRefused,
+    plan_dropdown,
+)
 from credly_sync.planning.frames import frame
 from credly_sync.settings import load_settings
 from credly_sync.warehouse.engine import WAREHOUSE_CONN_ID, warehouse_engine
@@ -24,6 +34,10 @@ from credly_sync.warehouse.templates import (
 class PlanCourseDropdownOperator(BaseOperator):
     """Ensure the COURSE_ADDITIONAL_FIELD dropdown exists, compare its options with the active
     templates and journal the option changes (replacing any plan left open by an earlier run).
+
+    Settings are validated before the LMS is touched. A plan that would empty the dropdown or
+    remove more than a routine share of it fails the task, journaling nothing, unless the run's
+    param ``allow_large_dropdown_cut`` is true.
 
     :param docebo_conn_id: the Docebo connection.
     :param warehouse_conn_id: the warehouse SQL connection.
@@ -50,7 +64,17 @@ class PlanCourseDropdownOperator(BaseOperator):
         options = frame(
             ({"element_id": o.element_id, "label": o.label} for o in field.options), OPTION_COLUMNS
         )
-        plan = plan_dropdown(read_template_table(engine), options, str(field.field_id), context["run_id"])
+        allow_large_cut = bool((context.get("params") or {}).get(ALLOW_LARGE_CUT_PARAM))
+        try:
+            plan = plan_dropdown(
+                read_template_table(engine),
+                options,
+                str(field.field_id),
+                context["run_id"],
+                allow_large_cut=allow_large_cut,
+            )
+        except DropdownCutRefused as exc:
+            raise AirflowFailException(str(exc)) from None  # a retry would refuse again
         with engine.begin() as connection:
             supersede_open(connection, DROPDOWN_KINDS, f"superseded by the plan of {context['run_id']}")
             record_operations(connection, plan.operations, context["run_id"])
@@ -81,6 +105,11 @@ class ApplyCourseDropdownOperator(ApplyJournalOperator):
         kwargs.setdefault("max_workers", 1)
         super().__init__(**kwargs)
         self.docebo_conn_id = docebo_conn_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        # Also when this task is cleared and run alone: no LMS write with invalid settings.
+        load_settings(warehouse_engine(self.warehouse_conn_id))
+        return super().execute(context)
 
     def get_hook(self) -> DoceboHook:
         return DoceboHook(self.docebo_conn_id, retry=self.http_retry)

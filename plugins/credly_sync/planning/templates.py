@@ -10,10 +10,15 @@ Rules (Docebo Connect for Credly, 'Synchronisation from Credly to Lookup table' 
   a table row that becomes a duplicate is made inactive rather than deleted;
 * a template gone from Credly loses its row, every active mapping of it is deactivated, and
   the admin is told (one notice per deleted template, journaled for the mail step).
+  "Gone" means ``GET /badge_templates/{id}`` answered 404: a listing alone can miss a template
+  (offset paging over a list that changes meanwhile, a page-size cap), so the operator looks up
+  every :func:`deletion_candidates` row first. A row whose lookup failed otherwise stays as it
+  is (``unconfirmed``); a template the lookup found is passed in with the listed ones.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import pandas as pd
@@ -56,10 +61,35 @@ class TemplateTablePlan:
         }
 
 
+def deletion_candidates(credly: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """Table rows (TABLE_COLUMNS) of templates absent from Credly's listing: deleted, or missed."""
+    return table[~table["badge_template_id"].isin(credly["badge_template_id"])].reset_index(drop=True)
+
+
 def plan_template_table(
-    credly: pd.DataFrame, table: pd.DataFrame, mappings: pd.DataFrame
+    credly: pd.DataFrame,
+    table: pd.DataFrame,
+    mappings: pd.DataFrame,
+    unconfirmed: Collection[str] = (),
 ) -> TemplateTablePlan:
-    """Compare Credly's templates (in retrieval order) with the lookup table and the mappings."""
+    """Compare Credly's templates (in retrieval order) with the lookup table and the mappings.
+
+    ``unconfirmed``: ids of table rows absent from ``credly`` whose deletion could not be
+    confirmed; they are planned as if Credly still listed them as the table holds them, so
+    their row, name and mappings stay exactly as they are.
+    """
+    kept = table[table["badge_template_id"].isin(unconfirmed)]
+    kept = kept[~kept["badge_template_id"].isin(credly["badge_template_id"])]
+    stand_ins = pd.DataFrame(
+        {
+            "badge_template_id": kept["badge_template_id"].to_numpy(),
+            "name": kept["badge_template_name"].to_numpy(),
+            # inactive rows stay inactive whatever made them so (archived, draft, duplicate name)
+            "state": kept["is_active"].astype(bool).map({True: "active", False: "archived"}).to_numpy(),
+        },
+        columns=list(CREDLY_COLUMNS),
+    )
+    credly = pd.concat([credly, stand_ins], ignore_index=True) if len(stand_ins) else credly
     credly = credly.reset_index(drop=True).assign(
         is_active=credly["state"].eq("active").to_numpy(),
         retrieved=range(len(credly)),

@@ -1,15 +1,19 @@
-"""Credly Integration Mappings: CSV import/export and the active-mapping query.
+"""Credly Integration Mappings: CSV import/export, validation and the active-mapping queries.
 
-A row is keyed by (badge template, learning plan, certification code). Import checks every
-row first; bad rows are reported with line, column and reason, good rows are written in one
-transaction, so a run never leaves a half-written row behind.
+A row is keyed by (badge template, learning plan, certification code): one learning plan or
+certification code may map to several templates. Import checks every row first; bad rows are
+reported with line, column and reason, good rows are written in one transaction, so a run never
+leaves a half-written row behind. :func:`mapping_row_problems` is the one definition of a
+usable row: the import applies it, and :func:`usable_active_mappings` applies it again to rows
+that reached the table another way (SQL), so a sync skips and reports them instead of crashing.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -26,6 +30,12 @@ MAPPING_COLUMNS = (
     "is_active",
 )
 BOOLEAN_DEFAULTS = {"import_as_external_training": False, "is_active": True}
+# Credly ids are UUIDs in lower case (credly-api.md §5, the simulator's uuid4); the API matches
+# them exactly, so an upper-case or braced form would never find its template.
+CREDLY_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+# Docebo ids are positive integers; a leading zero would never equal the LMS's own "7".
+LMS_ID = re.compile(r"^[1-9][0-9]*$")
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,18 @@ class RowError:
 
     def __str__(self) -> str:
         return f"line {self.line}, column {self.column}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class MappingProblem:
+    """A stored active mapping a run cannot use: its row id, the column and why."""
+
+    mapping_id: int
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"mapping {self.mapping_id}, column {self.column}: {self.reason}"
 
 
 @dataclass
@@ -91,19 +113,53 @@ def _parse_mapping_row(record: dict[str, str | None], line: int) -> tuple[dict[s
                 errors.append(RowError(line, column, f"{value!r} must be 'true' or 'false' (lower case)"))
         else:
             row[column] = value or None
-    if not row["badge_template_id"]:
-        errors.append(RowError(line, "badge_template_id", "required"))
-    elif not errors and not (
-        row["learning_plan_id"] or row["certification_code"] or row["import_as_external_training"]
-    ):
-        errors.append(
-            RowError(
-                line,
+    errors.extend(RowError(line, column, reason) for column, reason in mapping_row_problems(row))
+    return row, errors
+
+
+def mapping_row_problems(row: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(column, reason)`` for each value of a mapping row that a sync could not use.
+
+    ``row`` holds MAPPING_COLUMNS, typed (None for an empty value); a boolean that is absent
+    (unparsed) is not judged here.
+    """
+    problems: list[tuple[str, str]] = []
+    template_id = row.get("badge_template_id")
+    if template_id is None or template_id == "":
+        problems.append(("badge_template_id", "required"))
+    elif not isinstance(template_id, str) or not CREDLY_ID.match(template_id):
+        problems.append(
+            (
+                "badge_template_id",
+                f"{template_id!r} is not a Credly badge template id (a lower-case UUID such as "
+                "38348470-6f69-4e80-8bd3-d8af504959c3, shown in the template's Details tab)",
+            )
+        )
+    learning_plan_id = row.get("learning_plan_id")
+    if learning_plan_id is not None and not LMS_ID.match(str(learning_plan_id)):
+        problems.append(
+            (
+                "learning_plan_id",
+                f"{learning_plan_id!r} is not a Docebo learning plan id (a whole number above 0, "
+                "without leading zeros, as in the first column of the learning plan list)",
+            )
+        )
+    code = row.get("certification_code")
+    if code is not None:
+        if not isinstance(code, str) or code.strip() == "":
+            problems.append(("certification_code", f"{code!r} must be text; leave it empty for none"))
+        elif code != code.strip():
+            problems.append(("certification_code", f"{code!r} has blanks before or after the code"))
+        elif CONTROL_CHARACTER.search(code):
+            problems.append(("certification_code", f"{code!r} contains a control character"))
+    if row.get("import_as_external_training") is False and learning_plan_id is None and code is None:
+        problems.append(
+            (
                 "learning_plan_id",
                 "maps nothing: set learning_plan_id, certification_code or import_as_external_training",
             )
         )
-    return row, errors
+    return problems
 
 
 def import_mappings(engine: Engine, rows: Iterable[dict[str, Any]]) -> ImportReport:
@@ -150,3 +206,23 @@ def active_mappings(engine: Engine) -> list[dict[str, Any]]:
         return [
             dict(r._mapping) for r in connection.execute(select(table).where(table.c.is_active.is_(True)))
         ]
+
+
+def split_usable_mappings(
+    rows: Iterable[Mapping[str, Any]],
+) -> tuple[list[dict[str, Any]], list[MappingProblem]]:
+    """Stored mapping rows (with ``id``) -> the usable ones and a problem per bad value of the rest."""
+    usable: list[dict[str, Any]] = []
+    problems: list[MappingProblem] = []
+    for row in rows:
+        found = mapping_row_problems(row)
+        if found:
+            problems.extend(MappingProblem(int(row["id"]), column, reason) for column, reason in found)
+        else:
+            usable.append(dict(row))
+    return usable, problems
+
+
+def usable_active_mappings(engine: Engine) -> tuple[list[dict[str, Any]], list[MappingProblem]]:
+    """Active mappings a sync can use, and the problems of those it must skip and report."""
+    return split_usable_mappings(active_mappings(engine))
