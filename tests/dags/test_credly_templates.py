@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -66,7 +68,18 @@ def journal_rows(engine: Engine) -> list[tuple[str, str, int]]:
 
 
 @pytest.fixture
-def world(credly_sim: CredlySim, credly_connection: str, configured_warehouse: Engine, smtp_sink: MailSink):
+def world(
+    credly_sim: CredlySim,
+    credly_connection: str,
+    configured_warehouse: Engine,
+    smtp_sink: MailSink,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    # one second between changes, so "the first created" is well defined (Credly's creation
+    # times have millisecond resolution; templates made in one test share a millisecond)
+    ticks = itertools.count()
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    monkeypatch.setattr(credly_sim.state, "clock", lambda: start + timedelta(seconds=next(ticks)))
     return credly_sim, configured_warehouse, smtp_sink
 
 

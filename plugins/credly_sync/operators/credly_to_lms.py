@@ -34,7 +34,7 @@ from credly_sync.settings import load_settings
 from credly_sync.warehouse.engine import WAREHOUSE_CONN_ID, warehouse_engine
 from credly_sync.warehouse.journal import JournalEntry, mark_skipped, open_operations, record_operations
 from credly_sync.warehouse.ledger import read_ledger
-from credly_sync.warehouse.mappings import active_mappings
+from credly_sync.warehouse.mappings import usable_active_mappings
 
 REPORTED = 50  # unmatched badges and planned keys listed in the log and the summary
 AWARD_SOURCE = "Credly"
@@ -123,7 +123,10 @@ class PlanCredlyToLmsOperator(BaseOperator):
     ) -> tuple[dict[str, pd.DataFrame], list[str]]:
         """The planner's inputs (but the ledger), and the mapped codes the LMS does not know.
         Without ``certifications`` (the LMS is the master) no code is mapped."""
-        mappings = frame(active_mappings(engine), MAPPING_COLUMNS)
+        usable, problems = usable_active_mappings(engine)
+        for problem in problems:
+            self.log.warning("mapping skipped: %s", problem)
+        mappings = frame(usable, MAPPING_COLUMNS)
         if not certifications:
             mappings = mappings.assign(certification_code=None)
         credly = CredlyHook(self.credly_conn_id, per_page=self.credly_page_size)

@@ -34,7 +34,7 @@ from credly_sync.warehouse.journal import (
     supersede_unplanned,
 )
 from credly_sync.warehouse.ledger import read_ledger
-from credly_sync.warehouse.mappings import active_mappings
+from credly_sync.warehouse.mappings import usable_active_mappings
 from credly_sync.warehouse.templates import read_template_table, replace_course_templates
 
 REPORTED_LEARNERS = 50
@@ -138,9 +138,12 @@ class PlanLmsToCredlyOperator(BaseOperator):
     def _extract(self, engine: Engine, settings: IntegrationSettings, window: SyncWindow) -> tuple[Any, ...]:
         """Achievements with learner details, badges held, the ledger, and course -> template."""
         docebo = DoceboHook(self.docebo_conn_id)
-        mappings = pd.DataFrame(active_mappings(engine))
-        by_plan = _templates_by(mappings, "learning_plan_id", self.log)
-        by_code = _templates_by(mappings, "certification_code", self.log)
+        usable, problems = usable_active_mappings(engine)
+        for problem in problems:
+            self.log.warning("mapping skipped: %s", problem)
+        mappings = pd.DataFrame(usable)
+        by_plan = _templates_by(mappings, "learning_plan_id")
+        by_code = _templates_by(mappings, "certification_code")
         if not settings.lms_certifications_to_credly:
             by_code = {}
         by_course = lms.course_templates(
@@ -173,19 +176,14 @@ class PlanLmsToCredlyOperator(BaseOperator):
         return [[index, count] for index in range(count)]
 
 
-def _templates_by(mappings: pd.DataFrame, column: str, log: Any) -> dict[str, list[str]]:
+def _templates_by(mappings: pd.DataFrame, column: str) -> dict[str, list[str]]:
     """Learning plan id or certification code -> the badge template ids it maps to (one object
-    may map to several templates). A learning plan id that is not a whole number is reported
-    and skipped, so that one bad row cannot stop every run."""
+    may map to several templates)."""
     if mappings.empty:
         return {}
     rows = mappings[mappings[column].notna()]
     templates: dict[str, list[str]] = {}
-    for key, template in zip(rows[column].astype(str).str.strip(), rows["badge_template_id"], strict=True):
-        if column == "learning_plan_id" and not key.isdigit():
-            log.warning("mapping skipped: learning_plan_id %r is not a Docebo learning plan id", key)
-            continue
-        templates.setdefault(key, [])
-        if template not in templates[key]:
+    for key, template in zip(rows[column].astype(str), rows["badge_template_id"], strict=True):
+        if template not in templates.setdefault(key, []):
             templates[key].append(template)
     return templates

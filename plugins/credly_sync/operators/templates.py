@@ -106,14 +106,19 @@ class SyncBadgeTemplatesOperator(BaseOperator):
         return summary
 
     def _list_templates(self, hook: CredlyHook) -> pd.DataFrame:
+        """Every template, oldest first: of equal names the first created is kept (Docebo
+        Connect), and the default order of Credly's lists is unconfirmed, so the order is asked
+        for and made sure of here."""
         retrieved = []
-        for template in hook.iter_badge_templates():
-            retrieved.append(
-                {"badge_template_id": template["id"], "name": template["name"], "state": template["state"]}
-            )
+        for template in hook.iter_badge_templates(sort="created_at"):
+            retrieved.append(template)
             if len(retrieved) % PROGRESS_EVERY == 0:
                 self.log.info("retrieved %d templates so far", len(retrieved))
-        return frame(retrieved, CREDLY_COLUMNS)
+        retrieved.sort(key=lambda template: str(template.get("created_at") or ""))
+        return frame(
+            ({"badge_template_id": t["id"], "name": t["name"], "state": t["state"]} for t in retrieved),
+            CREDLY_COLUMNS,
+        )
 
     def _look_up_missing(self, hook: CredlyHook, candidates: pd.DataFrame) -> DeletionLookups:
         """Ask Credly about each template the listing did not return."""
