@@ -13,8 +13,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import BaseOperator, Context
-from airflow.sdk.exceptions import AirflowException, AirflowSkipException
+from airflow.sdk import BaseOperator, Context, TriggerRule
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 from sqlalchemy import Connection, Engine
 
 from credly_sync.hooks.base import (
@@ -262,6 +262,23 @@ class ApplyJournalOperator(BaseOperator):
             return True
         index, count = self.partition
         return zlib.crc32(op_key.encode()) % count == index
+
+
+class FailRunOperator(BaseOperator):
+    """Fails when an upstream apply task failed (trigger rule ``one_failed``, else skipped).
+
+    A run's state follows its leaf tasks, and the failure digest runs last with ``all_done``, so
+    without this leaf a run whose apply tasks failed would show green.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trigger_rule", TriggerRule.ONE_FAILED)
+        super().__init__(**kwargs)
+
+    def execute(self, context: Context) -> None:
+        raise AirflowFailException(
+            "an apply task of this run failed: see its log and the failure digest mail"
+        )
 
 
 class _Run:
