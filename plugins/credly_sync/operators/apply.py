@@ -249,13 +249,15 @@ class ApplyJournalOperator(BaseOperator):
         attempt), and the prefix of its earlier tries, whose claims it may take over."""
         ti = context.get("ti")
         tag = uuid.uuid4().hex[:12]
-        if ti is None:  # executed outside a task instance (tests, scripts): no earlier tries
+        ids = [getattr(ti, name, None) for name in ("dag_id", "run_id", "task_id", "map_index", "try_number")]
+        if None in ids:  # executed outside a task instance (tests, scripts): no earlier tries
             return None, f"{self.task_id}/{context.get('run_id')}#{tag}"
-        instance = f"{ti.dag_id}/{ti.run_id}/{ti.task_id}/{ti.map_index}"
+        *instance_ids, try_number = ids
+        instance = "/".join(str(part) for part in instance_ids)
         if len(instance) > 200:  # claimed_by holds 255 characters; ids may be longer
             instance = hashlib.sha256(instance.encode()).hexdigest()
         prefix = f"{instance}#"
-        return prefix, f"{prefix}{ti.try_number}:{tag}"
+        return prefix, f"{prefix}{try_number}:{tag}"
 
     def _in_partition(self, op_key: str) -> bool:
         if self.partition is None:
