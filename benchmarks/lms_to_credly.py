@@ -198,8 +198,8 @@ def instrument(timer: StepTimer) -> None:
     timer.wrap(lms_to_credly, "record_operations", "journal (record_operations)")
     timer.wrap(lms_to_credly, "replace_course_templates", "journal (course templates)")
     timer.wrap(plan_op, "_partitions", "partitions (open_operations)")
-    timer.wrap(apply.ApplyJournalOperator, "_open_entries", "apply: read open operations")
-    timer.wrap(apply, "start_attempt", "apply: start_attempt [threads]")
+    timer.wrap(apply, "claimable_keys", "apply: read open operations")
+    timer.wrap(apply, "claim_operations", "apply: claim chunks (journal)")
     timer.wrap(apply, "record_outcomes", "apply: record outcomes (journal)")
     for operator in (badges.IssueBadgesOperator, badges.RevokeBadgesOperator, badges.ReplaceBadgesOperator):
         timer.wrap(operator, "record_effects", "apply: record effects (ledger)")

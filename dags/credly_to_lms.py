@@ -31,9 +31,14 @@ plus every badge of the mapped templates held by the same learners.
    and certification awards of the learners involved, then journals the operations (keys name
    the badge and the target values, so nothing applied is planned again).
 2. `apply_external_training` and `apply_certification_awards` send them with bounded
-   concurrency and retries. A retried create or award looks first, so no duplicate appears
-   after a timeout or a killed run. Failures keep their reason in the journal
-   (`python -m credly_sync status`), are retried by the next run, and fail the task.
+   concurrency and retries, each claiming the operations it sends (overlapping runs never send
+   one twice). A retried create or award looks first, so no duplicate appears after a timeout
+   or a killed run. A transient failure is sent again by the next run, up to 5 attempts, then
+   `failed`; a refusal by the LMS is `rejected` at once. Either fails the task.
+3. `mail_failure_digest` (runs even when an apply task failed; `fail_run_if_apply_failed`
+   then keeps the run red) mails NOTIFICATION_MAIL_ID one message listing the operations
+   newly failed or rejected, with their reasons; after fixing the cause,
+   `python -m credly_sync journal retry --status failed` sends them again.
 
 A rerun with nothing new writes nothing.
 
@@ -43,20 +48,23 @@ Each backfill run covers its own hour. To catch up in one run instead, trigger t
 `{"full_reconcile": true}`.
 
 **Reads:** integration settings, mappings, the issued-badge ledger.
-**Connections:** `credly_default`, `docebo_default`, `credly_sync_warehouse`.
+**Connections:** `credly_default`, `docebo_default`, `credly_sync_warehouse`, `smtp_default`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import DAG, CronDataIntervalTimetable
+from airflow.sdk import DAG, CronDataIntervalTimetable, TriggerRule
 
+from credly_sync.operators.apply import FailRunOperator
 from credly_sync.operators.credly_to_lms import (
     ApplyCertificationAwardsOperator,
     ApplyExternalTrainingOperator,
     PlanCredlyToLmsOperator,
 )
+from credly_sync.operators.notifications import FailureDigestOperator
+from credly_sync.planning.credly_to_lms import KINDS
 from credly_sync.runs import SYNC_PARAMS
 
 with DAG(
@@ -70,7 +78,12 @@ with DAG(
     default_args={"owner": "credly-sync", "retries": 2, "retry_delay": timedelta(minutes=2)},
     tags=["credly-sync", "credly", "docebo", "external-training", "certifications"],
 ):
-    PlanCredlyToLmsOperator(task_id="plan_credly_to_lms") >> [
+    apply = [
         ApplyExternalTrainingOperator(task_id="apply_external_training"),
         ApplyCertificationAwardsOperator(task_id="apply_certification_awards"),
     ]
+    digest = FailureDigestOperator(
+        task_id="mail_failure_digest", kinds=KINDS, trigger_rule=TriggerRule.ALL_DONE
+    )
+    PlanCredlyToLmsOperator(task_id="plan_credly_to_lms") >> apply >> digest
+    apply >> FailRunOperator(task_id="fail_run_if_apply_failed")

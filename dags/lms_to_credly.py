@@ -26,9 +26,17 @@ runs). Off when CREDLY_INTEGRATION_MASTER is `CREDLY`.
    or its expiry changed; Credly keeps the history). Learners without a first or last name or
    with an invalid e-mail are reported in the log and the `summary` XCom, never sent.
 2. `issue_badges` (mapped over chunks of the journal), `revoke_badges`, `replace_badges` apply
-   the journal with bounded concurrency. A retried issue looks the badge up first; a duplicate
-   is "already issued". Failures keep their reason (`python -m credly_sync status`) and are
-   retried by the next run; the task fails so the run shows red.
+   the journal with bounded concurrency. Each task claims the operations it sends, so
+   overlapping runs (a backfill) never send one twice. A retried issue looks the badge up
+   first; a duplicate is "already issued". A transient failure (outage, timeout) is sent again
+   by the task's retries and the next run, up to 5 attempts, then `failed`; a refusal (archived
+   template, invalid e-mail) is `rejected` at once and not sent again. The task fails so the
+   run shows red. A 401 stops the task: fix the token of `credly_default`.
+3. `mail_failure_digest` (runs even when an apply task failed; `fail_run_if_apply_failed`
+   then keeps the run red) mails NOTIFICATION_MAIL_ID one message listing the operations
+   newly failed or rejected, with their reasons. Fix the cause, then
+   `python -m credly_sync journal retry --status failed` (or `--kind issue`, or a key) sends
+   them again; `python -m credly_sync status` lists them.
 
 A rerun with nothing new writes nothing.
 
@@ -36,17 +44,20 @@ A rerun with nothing new writes nothing.
 `airflow backfill create --dag-id lms_to_credly --from-date 2026-01-01 --to-date 2026-01-31`.
 Each backfill run covers its own hour, so every completion is processed once.
 
-**Connections:** `docebo_default`, `credly_default`, `credly_sync_warehouse`.
+**Connections:** `docebo_default`, `credly_default`, `credly_sync_warehouse`, `smtp_default`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import DAG, CronDataIntervalTimetable
+from airflow.sdk import DAG, CronDataIntervalTimetable, TriggerRule
 
+from credly_sync.operators.apply import FailRunOperator
 from credly_sync.operators.badges import IssueBadgesOperator, ReplaceBadgesOperator, RevokeBadgesOperator
 from credly_sync.operators.lms_to_credly import PlanLmsToCredlyOperator
+from credly_sync.operators.notifications import FailureDigestOperator
+from credly_sync.planning.lms_to_credly import ISSUE, REPLACE, REVOKE
 from credly_sync.runs import ALLOW_MASS_REVOCATION, SYNC_PARAMS
 
 with DAG(
@@ -62,8 +73,13 @@ with DAG(
 ):
     plan = PlanLmsToCredlyOperator(task_id="plan_badges")
     issue = IssueBadgesOperator.partial(task_id="issue_badges", max_workers=8).expand(partition=plan.output)
-    plan >> [
+    apply = [
         issue,
         RevokeBadgesOperator(task_id="revoke_badges"),
         ReplaceBadgesOperator(task_id="replace_badges"),
     ]
+    digest = FailureDigestOperator(
+        task_id="mail_failure_digest", kinds=(ISSUE, REVOKE, REPLACE), trigger_rule=TriggerRule.ALL_DONE
+    )
+    plan >> apply >> digest
+    apply >> FailRunOperator(task_id="fail_run_if_apply_failed")

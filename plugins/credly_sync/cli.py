@@ -6,7 +6,9 @@ settings set KEY VALUE       store one setting (validated first)
 settings import FILE         store settings from CSV (integration,key,value); all or nothing
 mappings import FILE         add or update Credly integration mappings from CSV
 mappings export [FILE]       write the mappings as CSV (stdout without FILE)
-status                       rows per table, journal by kind and status, recent failures
+status                       rows per table, journal by status and kind, failed and rejected operations
+journal retry [KEY ...] [--kind K] [--status failed|rejected]
+                             re-open failed / rejected operations once their cause is fixed
 """
 
 from __future__ import annotations
@@ -35,8 +37,14 @@ from credly_sync.warehouse.engine import (
     migrate,
     warehouse_engine,
 )
+from credly_sync.warehouse.journal import PROBLEM_STATUSES, reopen
 from credly_sync.warehouse.mappings import export_mappings, import_mappings, parse_mapping_csv
-from credly_sync.warehouse.status import journal_counts, journal_failures, table_counts
+from credly_sync.warehouse.status import (
+    journal_counts,
+    journal_failures,
+    journal_status_counts,
+    table_counts,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,6 +70,16 @@ def build_parser() -> argparse.ArgumentParser:
     mappings.add_parser("export").add_argument("file", type=Path, nargs="?")
 
     commands.add_parser("status", help="warehouse counts and journal failures")
+
+    journal = commands.add_parser("journal", help="the operations journal").add_subparsers(
+        dest="action", required=True
+    )
+    retry = journal.add_parser("retry", help="re-open failed / rejected operations (sent by the next run)")
+    retry.add_argument("keys", nargs="*", metavar="KEY", help="operation keys (default: all that match)")
+    retry.add_argument("--kind", action="append", default=[], help="only operations of this kind")
+    retry.add_argument(
+        "--status", action="append", choices=PROBLEM_STATUSES, default=[], help="only this status"
+    )
     return parser
 
 
@@ -87,6 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _settings(engine, args)
     if args.command == "mappings":
         return _mappings(engine, args)
+    if args.command == "journal":
+        return _retry(engine, args)
     return _status(engine)
 
 
@@ -151,11 +171,34 @@ def _status(engine: Engine) -> int:
     print("rows per table:")
     for table, count in table_counts(engine).items():
         print(f"  {table:32} {count}")
+    print("journal by status:")
+    for status, count in sorted(journal_status_counts(engine).items()):
+        print(f"  {status:24} {count}")
     print("journal (kind, status):")
     for (kind, status), count in sorted(journal_counts(engine).items()):
         print(f"  {kind:24} {status:10} {count}")
-    failures = journal_failures(engine)
-    print(f"recent failures: {len(failures)}")
-    for failure in failures:
-        print(f"  {failure['op_key']} (attempts {failure['attempts']}): {failure['last_error']}")
+    problems = journal_failures(engine)
+    print(f"failed and rejected operations (newest {len(problems)}):")
+    for problem in problems:
+        print(
+            f"  {problem['status']:8} {problem['op_key']} (attempts {problem['attempts']}): "
+            f"{problem['last_error']}"
+        )
+    if problems:
+        print("fix the cause, then: python -m credly_sync journal retry --status failed (or a KEY, --kind K)")
+    return 0
+
+
+def _retry(engine: Engine, args: argparse.Namespace) -> int:
+    if not (args.keys or args.kind or args.status):
+        print("name operation keys, --kind or --status: nothing was re-opened", file=sys.stderr)
+        return 1
+    with engine.begin() as connection:
+        count = reopen(
+            connection,
+            op_keys=args.keys,
+            kinds=args.kind,
+            statuses=args.status or PROBLEM_STATUSES,
+        )
+    print(f"re-opened {count} operation(s); the next run of their DAG sends them")
     return 0

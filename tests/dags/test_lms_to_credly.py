@@ -184,7 +184,7 @@ def test_dry_run_writes_nothing_and_a_killed_apply_finishes_on_the_next_run(worl
     assert world.run(**FULL).state == DagRunState.FAILED
     world.credly.settle()
     statuses = world.badge_operations()
-    assert "failed" in statuses and len(statuses) == 8
+    assert "pending" in statuses and len(statuses) == 8, "transient failures are sent again"
 
     world.credly.clear_faults()
     assert world.run(**FULL).state == DagRunState.SUCCESS
@@ -254,3 +254,30 @@ def test_a_later_batch_sync_start_date_revokes_nothing(world: World) -> None:
         learner(1).email: ["pending"],
     }
     assert world.credly.call_count("PUT", "badges/{badge_id}/revoke") == 0
+
+
+def test_a_refused_badge_fails_the_run_is_mailed_once_and_is_not_sent_again(
+    world: World, smtp_sink: Any
+) -> None:
+    for index in (0, 1):
+        world.complete_course(index, f"2026-03-01 10:0{index}:00")
+    world.credly.admin("POST", f"templates/{world.course_template.id}/archive").raise_for_status()
+    run = world.run(**FULL)
+    assert run.state == DagRunState.FAILED
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert (states["issue_badges"], states["mail_failure_digest"]) == ("failed", "success")
+    assert world.badge_operations() == ["rejected", "rejected"]
+    [digest] = smtp_sink.messages
+    assert digest["To"] == "lms-admin@example.com"
+    assert digest["Subject"].startswith("credly-sync: 2 rejected operations")
+    assert "archived" in digest.get_body(("html",)).get_content()
+    assert run.get_task_instance("mail_failure_digest").xcom_pull(task_ids="mail_failure_digest") == {
+        "sent": 1,
+        "failed": 0,
+        "rejected": 2,
+    }
+
+    posts = world.credly.call_count("POST", "badges")
+    assert world.run(**FULL).state == DagRunState.SUCCESS, "rejected rows do not turn later runs red"
+    assert world.credly.call_count("POST", "badges") == posts
+    assert len(smtp_sink.messages) == 1, "each rejection is mailed once"

@@ -142,17 +142,25 @@ def test_an_issue_cut_off_by_a_crash_is_looked_up_not_sent_again(
 
 
 @pytest.mark.usefixtures("credly_connection")
-def test_a_refused_issue_keeps_its_reason_and_fails_the_task(
+def test_a_refused_issue_is_rejected_with_its_reason_and_never_sent_again(
     credly_sim: CredlySim, postgres_warehouse
 ) -> None:
-    template = credly_sim.create_template("Old")
-    journal_plan(postgres_warehouse, completions(template.id, range(1)), credly_sim)
+    template = credly_sim.create_template("Old", allow_duplicate_badges=True)
+    journal_plan(postgres_warehouse, completions(template.id, range(2)), credly_sim)
     credly_sim.admin("POST", f"templates/{template.id}/archive").raise_for_status()
-    with pytest.raises(Exception, match="1 of 1 operation"):
+    with pytest.raises(Exception, match=r"2 of 2 operation\(s\) not applied \(2 rejected"):
         IssueBadgesOperator(task_id="issue", http_retry=INSTANT).execute({"run_id": "r"})
-    [entry] = open_operations(postgres_warehouse, ["issue"])
-    assert entry.status == "failed" and "archived" in (entry.last_error or "").lower()
-    assert credly_sim.token not in (entry.last_error or "")
+    assert open_operations(postgres_warehouse, ["issue"]) == []
+    with postgres_warehouse.connect() as connection:
+        [entry, _] = connection.execute(select(operation_journal)).all()
+    assert (entry.status, entry.attempts) == ("rejected", 1)
+    assert "archived" in entry.last_error.lower() and credly_sim.token not in entry.last_error
+    posts = credly_sim.call_count("POST", "badges")
+
+    journal_plan(postgres_warehouse, completions(template.id, range(2)), credly_sim)
+    summary = IssueBadgesOperator(task_id="issue", http_retry=INSTANT).execute({"run_id": "r2"})
+    assert summary["operations"] == 0, "the next run neither sends nor fails for a rejected operation"
+    assert credly_sim.call_count("POST", "badges") == posts
 
 
 @pytest.mark.usefixtures("credly_connection")

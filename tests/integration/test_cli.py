@@ -10,6 +10,13 @@ from sqlalchemy import Engine
 
 from credly_sync.cli import main
 from credly_sync.settings import read_setting_rows
+from credly_sync.warehouse.journal import (
+    Operation,
+    Outcome,
+    open_operation_keys,
+    record_operations,
+    record_outcomes,
+)
 from credly_sync.warehouse.mappings import export_mappings
 from tests.unit.test_mapping_csv import HEADER, T1, T2
 
@@ -64,7 +71,35 @@ def test_status_prints_counts_and_failures(warehouse: Engine, capsys: pytest.Cap
     assert main(["status"]) == 0
     out = capsys.readouterr().out
     assert "integration_settings             8" in out
-    assert "recent failures: 0" in out
+    assert "failed and rejected operations (newest 0):" in out
+
+
+def test_status_lists_problems_and_journal_retry_reopens_them(
+    warehouse: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    keys = ["issue:t1:1:x", "issue:t1:2:x", "revoke:b3", "revoke:b4"]
+    with warehouse.begin() as connection:
+        record_operations(connection, [Operation(k, k.split(":")[0], "u", {}) for k in keys], "r1")
+        record_outcomes(
+            connection,
+            [
+                Outcome(keys[0], "rejected", last_error="422: template archived"),
+                Outcome(keys[1], "failed", last_error="503 (gave up after 5 attempts)"),
+                Outcome(keys[2], "failed", last_error="timeout (gave up after 5 attempts)"),
+            ],
+        )
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "  failed                   2\n" in out and "  rejected                 1\n" in out
+    assert "  pending                  1\n" in out
+    assert f"rejected {keys[0]} (attempts 0): 422: template archived" in out
+    assert f"failed   {keys[2]} (attempts 0): timeout (gave up after 5 attempts)" in out
+
+    assert main(["journal", "retry"]) == 1, "re-opening everything needs to be asked for"
+    assert main(["journal", "retry", "--status", "failed", "--kind", "issue"]) == 0
+    assert "re-opened 1 operation(s)" in capsys.readouterr().out
+    assert main(["journal", "retry", keys[0]]) == 0
+    assert open_operation_keys(warehouse, ["issue", "revoke"]) == [keys[0], keys[1], keys[3]]
 
 
 def test_commands_on_an_unmigrated_warehouse_say_to_migrate_first(

@@ -24,7 +24,6 @@ from credly_sync.planning.credly_to_lms import (
     EXTERNAL_TRAINING_UPDATE,
     KINDS,
     MAPPING_COLUMNS,
-    CredlyToLmsPlan,
     ImportPolicy,
     plan_credly_to_lms,
 )
@@ -32,7 +31,7 @@ from credly_sync.planning.frames import frame
 from credly_sync.runs import SyncWindow, is_dry_run, sync_window
 from credly_sync.settings import load_settings
 from credly_sync.warehouse.engine import WAREHOUSE_CONN_ID, warehouse_engine
-from credly_sync.warehouse.journal import JournalEntry, mark_skipped, open_operations, record_operations
+from credly_sync.warehouse.journal import JournalEntry, record_operations, supersede_unplanned
 from credly_sync.warehouse.ledger import read_ledger
 from credly_sync.warehouse.mappings import usable_active_mappings
 
@@ -47,7 +46,7 @@ class PlanCredlyToLmsOperator(BaseOperator):
     their earners, plan external training and certification changes, and journal them.
 
     Open operations of an earlier run that this plan no longer wants (the badge changed since,
-    or the LMS already holds the result) are closed as skipped, so a stale create or award is
+    or the LMS already holds the result) are closed as superseded, so a stale create or award is
     never sent. Returns a summary (counts per kind, badges reported instead of sent, the window);
     with the ``dry_run`` param nothing is journaled and the summary lists the planned keys.
 
@@ -96,10 +95,16 @@ class PlanCredlyToLmsOperator(BaseOperator):
         dry_run = is_dry_run(context)
         superseded = 0
         if not dry_run:
-            stale = _stale_operations(engine, plan, inputs["badges"], window)
+            # a full reconcile saw every learner; an incremental run every badge of those it read
+            targets = None if window.full else inputs["lms_users"]["lms_user_id"]
             with engine.begin() as connection:
-                for op_key in stale:
-                    mark_skipped(connection, op_key, f"superseded by the plan of {context['run_id']}")
+                stale = supersede_unplanned(
+                    connection,
+                    KINDS,
+                    (op.op_key for op in plan.operations),
+                    targets=targets,
+                    reason=f"superseded by the plan of {context['run_id']}",
+                )
                 record_operations(connection, plan.operations, context["run_id"])
             superseded = len(stale)
         summary = {
@@ -155,23 +160,6 @@ class PlanCredlyToLmsOperator(BaseOperator):
 
 def _code(value: Any) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
-
-
-def _stale_operations(
-    engine: Engine, plan: CredlyToLmsPlan, badges: pd.DataFrame, window: SyncWindow
-) -> list[str]:
-    """Open operations of an earlier plan that this plan, which saw their badge, no longer makes.
-    A full reconcile saw every badge; an incremental run only those it read."""
-    planned = {op.op_key for op in plan.operations}
-    seen = set(badges["badge_id"].dropna().astype(str))
-    stale = []
-    for entry in open_operations(engine, KINDS):
-        if entry.op_key in planned:
-            continue
-        about = {str(entry.payload.get(k)) for k in ("credly_badge_id", "previous_credly_badge_id")}
-        if window.full or about & seen:
-            stale.append(entry.op_key)
-    return stale
 
 
 class DoceboApplyOperator(ApplyJournalOperator):

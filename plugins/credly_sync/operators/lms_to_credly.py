@@ -128,12 +128,12 @@ class PlanLmsToCredlyOperator(BaseOperator):
         planned = [op.op_key for op in plan.operations]
         reason = f"superseded by the plan of {run_id}"
         targets = None if window.full else set(desired["lms_user_id"].astype(str))
-        count = supersede_unplanned(connection, KINDS, planned, targets=targets, reason=reason)
+        superseded = supersede_unplanned(connection, KINDS, planned, targets=targets, reason=reason)
         if not policy.sync_revocation:
-            count += supersede_unplanned(
+            superseded += supersede_unplanned(
                 connection, [REVOKE], planned, reason=f"{reason}: SYNC_REVOCATION is false"
             )
-        return count
+        return len(superseded)
 
     def _extract(self, engine: Engine, settings: IntegrationSettings, window: SyncWindow) -> tuple[Any, ...]:
         """Achievements with learner details, badges held, the ledger, and course -> template."""

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from credly_sync.warehouse.journal import PROBLEM_STATUSES
 from credly_sync.warehouse.schema import metadata, operation_journal
 
 
@@ -26,15 +27,29 @@ def journal_counts(engine: Engine) -> dict[tuple[str, str], int]:
         return {(kind, status): count for kind, status, count in connection.execute(query)}
 
 
+def journal_status_counts(engine: Engine) -> dict[str, int]:
+    """Journal rows per status."""
+    journal = operation_journal
+    query = select(journal.c.status, func.count()).group_by(journal.c.status)
+    with engine.connect() as connection:
+        return dict(connection.execute(query).all())
+
+
 def journal_failures(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
-    """The most recent failed operations with their reasons."""
+    """The most recent failed and rejected operations with their reasons."""
     journal = operation_journal
     query = (
         select(
-            journal.c.op_key, journal.c.kind, journal.c.attempts, journal.c.last_error, journal.c.updated_at
+            journal.c.op_key,
+            journal.c.kind,
+            journal.c.target,
+            journal.c.status,
+            journal.c.attempts,
+            journal.c.last_error,
+            journal.c.updated_at,
         )
-        .where(journal.c.status == "failed")
-        .order_by(journal.c.updated_at.desc())
+        .where(journal.c.status.in_(PROBLEM_STATUSES))
+        .order_by(journal.c.updated_at.desc(), journal.c.op_key)
         .limit(limit)
     )
     with engine.connect() as connection:
