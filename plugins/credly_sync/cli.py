@@ -7,12 +7,15 @@ settings import FILE         store settings from CSV (integration,key,value); al
 mappings import FILE         add or update Credly integration mappings from CSV
 mappings export [FILE]       write the mappings as CSV (stdout without FILE)
 status                       rows per table, journal by kind and status, recent failures
+holders QUERY [--org ID] [--format table|csv|json] [--all]
+                             who holds badges whose template name contains QUERY (warehouse only)
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -35,6 +38,7 @@ from credly_sync.warehouse.engine import (
     migrate,
     warehouse_engine,
 )
+from credly_sync.warehouse.holders import find_holders
 from credly_sync.warehouse.mappings import export_mappings, import_mappings, parse_mapping_csv
 from credly_sync.warehouse.status import journal_counts, journal_failures, table_counts
 
@@ -62,6 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
     mappings.add_parser("export").add_argument("file", type=Path, nargs="?")
 
     commands.add_parser("status", help="warehouse counts and journal failures")
+
+    holders = commands.add_parser("holders", help="who holds badges whose template name contains QUERY")
+    holders.add_argument("query", help="part of the template name (case-insensitive)")
+    holders.add_argument("--org", help="only this Credly organization id")
+    holders.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    holders.add_argument(
+        "--all", action="store_true", help="also revoked, rejected, replaced and expired badges"
+    )
     return parser
 
 
@@ -87,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _settings(engine, args)
     if args.command == "mappings":
         return _mappings(engine, args)
+    if args.command == "holders":
+        return _holders(engine, args)
     return _status(engine)
 
 
@@ -158,3 +172,42 @@ def _status(engine: Engine) -> int:
     for failure in failures:
         print(f"  {failure['op_key']} (attempts {failure['attempts']}): {failure['last_error']}")
     return 0
+
+
+HOLDER_FIELDS = ("badge", "holder", "email", "state", "issued", "expires", "organization_id", "badge_id")
+
+
+def _holders(engine: Engine, args: argparse.Namespace) -> int:
+    """Answered from the badge_holders table that the sync DAGs keep current: no API call."""
+    found = find_holders(engine, args.query, organization_id=args.org, current_only=not args.all)
+    rows = [
+        {
+            "badge": row["badge_template_name"],
+            "holder": row["issued_to"] or "",
+            "email": row["recipient_email"],
+            "state": row["state"],
+            "issued": _day(row["issued_at"]),
+            "expires": _day(row["expires_at"]),
+            "organization_id": row["organization_id"],
+            "badge_id": row["badge_id"],
+        }
+        for row in found
+    ]
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+    elif args.format == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=HOLDER_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        shown = HOLDER_FIELDS[:6]
+        widths = {f: max([len(f), *(len(str(r[f])) for r in rows)]) for f in shown}
+        print("  ".join(f.ljust(widths[f]) for f in shown).rstrip())
+        for row in rows:
+            print("  ".join(str(row[f]).ljust(widths[f]) for f in shown).rstrip())
+        print(f"{len(rows)} holder(s) of badges matching {args.query!r}")
+    return 0
+
+
+def _day(value: object) -> str:
+    return value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else ""
