@@ -121,7 +121,7 @@ def email_key(values: pd.Series) -> pd.Series:
 def eligible_badges(badges: pd.DataFrame, templates: pd.DataFrame, as_of: datetime) -> pd.DataFrame:
     """The badges a profile may show: accepted, public, of an active template, not expired."""
     active = set(templates.loc[templates["template_state"] == "active", "badge_template_id"].astype(str))
-    expires = pd.to_datetime(badges["expires_at"], utc=True, errors="coerce")
+    expires = _moments(badges["expires_at"])
     keep = (
         (badges["state"] == "accepted")
         & (badges["public"].fillna(False).astype(bool))
@@ -222,8 +222,7 @@ def changed_emails(badges: pd.DataFrame, since: datetime) -> set[str]:
 
 
 def badge_changed_at(badges: pd.DataFrame) -> pd.Series:
-    updated = pd.to_datetime(badges["updated_at"], utc=True, errors="coerce")
-    state = pd.to_datetime(badges["state_updated_at"], utc=True, errors="coerce")
+    updated, state = _moments(badges["updated_at"]), _moments(badges["state_updated_at"])
     return pd.concat([updated, state], axis=1).max(axis=1)
 
 
@@ -253,6 +252,11 @@ def plan_profile_writes(
 # --- internals ------------------------------------------------------------------------------
 
 
+def _moments(values: pd.Series) -> pd.Series:
+    """ISO 8601 times in any of its forms (with or without milliseconds) as UTC; else NaT."""
+    return pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
+
+
 def _certification(badge: dict[str, Any]) -> dict[str, Any]:
     """personCertification (§3.1) with the findings' mapping: id, URL, dates, image."""
     return _without_empty(
@@ -260,7 +264,7 @@ def _certification(badge: dict[str, Any]) -> dict[str, Any]:
             "displayName": badge["badge_template_name"],
             "certificationId": badge["badge_id"],
             "description": badge.get("description"),
-            "issuingAuthority": badge.get("issuer_name") or DEFAULT_ISSUER,
+            "issuingAuthority": _text(badge.get("issuer_name")) or DEFAULT_ISSUER,
             "issuedDate": _day(badge.get("issued_at")),
             "endDate": _day(badge.get("expires_at")),
             "webUrl": badge.get("badge_url"),
@@ -275,7 +279,7 @@ def _award(badge: dict[str, Any]) -> dict[str, Any]:
         {
             "displayName": badge["badge_template_name"],
             "description": badge.get("description"),
-            "issuingAuthority": badge.get("issuer_name") or DEFAULT_ISSUER,
+            "issuingAuthority": _text(badge.get("issuer_name")) or DEFAULT_ISSUER,
             "issuedDate": _day(badge.get("issued_at")),
             "webUrl": badge.get("badge_url"),
             "thumbnailUrl": badge.get("image_url"),
@@ -286,6 +290,11 @@ def _award(badge: dict[str, Any]) -> dict[str, Any]:
 def _entity_text(entity: dict[str, Any]) -> str:
     """§3.2: every labelled value is a JSON-serialised string of the entity."""
     return json.dumps(entity, sort_keys=True, separators=(",", ":"))
+
+
+def _text(value: Any) -> str | None:
+    """A string field of a frame row (missing values arrive as NaN, which is truthy)."""
+    return value if isinstance(value, str) and value else None
 
 
 def _day(value: Any) -> str | None:
