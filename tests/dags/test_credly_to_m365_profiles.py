@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -114,7 +115,13 @@ def world(
     graph_sim: GraphSim,
     graph_connection: str,
     postgres_warehouse: Engine,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> World:
+    # a minute per change: every badge change has its own time, so "changed since the
+    # watermark" does not depend on how many changes fit in one millisecond
+    ticks = itertools.count()
+    start = datetime(2026, 2, 1, 10, 0, tzinfo=UTC)
+    monkeypatch.setattr(credly_sim.state, "clock", lambda: start + timedelta(minutes=next(ticks)))
     return World(dagbag, credly_sim, graph_sim, postgres_warehouse)
 
 
