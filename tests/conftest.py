@@ -19,4 +19,5 @@ pytest_plugins = [
     "tests.fixtures.smtp",
     "tests.fixtures.credly",
     "tests.fixtures.docebo",
+    "tests.fixtures.graph",
 ]

@@ -9,12 +9,15 @@ mappings export [FILE]       write the mappings as CSV (stdout without FILE)
 status                       rows per table, journal by status and kind, failed and rejected operations
 journal retry [KEY ...] [--kind K] [--status failed|rejected]
                              re-open failed / rejected operations once their cause is fixed
+holders QUERY [--org ID] [--format table|csv|json] [--all]
+                             who holds badges whose template name contains QUERY (warehouse only)
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -37,6 +40,7 @@ from credly_sync.warehouse.engine import (
     migrate,
     warehouse_engine,
 )
+from credly_sync.warehouse.holders import find_holders
 from credly_sync.warehouse.journal import PROBLEM_STATUSES, reopen
 from credly_sync.warehouse.mappings import export_mappings, import_mappings, parse_mapping_csv
 from credly_sync.warehouse.status import (
@@ -80,6 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
     retry.add_argument(
         "--status", action="append", choices=PROBLEM_STATUSES, default=[], help="only this status"
     )
+
+    holders = commands.add_parser("holders", help="who holds badges whose template name contains QUERY")
+    holders.add_argument("query", help="part of the template name (case-insensitive)")
+    holders.add_argument("--org", help="only this Credly organization id")
+    holders.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    holders.add_argument(
+        "--all", action="store_true", help="also revoked, rejected, replaced and expired badges"
+    )
     return parser
 
 
@@ -107,6 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _mappings(engine, args)
     if args.command == "journal":
         return _retry(engine, args)
+    if args.command == "holders":
+        return _holders(engine, args)
     return _status(engine)
 
 
@@ -202,3 +216,42 @@ def _retry(engine: Engine, args: argparse.Namespace) -> int:
         )
     print(f"re-opened {count} operation(s); the next run of their DAG sends them")
     return 0
+
+
+HOLDER_FIELDS = ("badge", "holder", "email", "state", "issued", "expires", "organization_id", "badge_id")
+
+
+def _holders(engine: Engine, args: argparse.Namespace) -> int:
+    """Answered from the badge_holders table that the sync DAGs keep current: no API call."""
+    found = find_holders(engine, args.query, organization_id=args.org, current_only=not args.all)
+    rows = [
+        {
+            "badge": row["badge_template_name"],
+            "holder": row["issued_to"] or "",
+            "email": row["recipient_email"],
+            "state": row["state"],
+            "issued": _day(row["issued_at"]),
+            "expires": _day(row["expires_at"]),
+            "organization_id": row["organization_id"],
+            "badge_id": row["badge_id"],
+        }
+        for row in found
+    ]
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+    elif args.format == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=HOLDER_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        shown = HOLDER_FIELDS[:6]
+        widths = {f: max([len(f), *(len(str(r[f])) for r in rows)]) for f in shown}
+        print("  ".join(f.ljust(widths[f]) for f in shown).rstrip())
+        for row in rows:
+            print("  ".join(str(row[f]).ljust(widths[f]) for f in shown).rstrip())
+        print(f"{len(rows)} holder(s) of badges matching {args.query!r}")
+    return 0
+
+
+def _day(value: object) -> str:
+    return value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else ""

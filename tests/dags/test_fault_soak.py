@@ -97,6 +97,8 @@ def test_two_runs_under_faults_end_exact_with_no_duplicate(
     for _ in range(2):
         run_dag(dagbag, "lms_to_credly", **FULL)
         run_dag(dagbag, "credly_to_lms", **FULL)
+    posts = credly_sim.call_count("POST", "badges")
+    assert posts > LEARNERS, f"{posts} POSTs for {LEARNERS} badges: the faults must have fired"
     credly_sim.clear_faults()
     docebo_sim.clear_faults()
     credly_sim.settle()

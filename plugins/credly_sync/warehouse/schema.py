@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    DDL,
     JSON,
     Boolean,
     Column,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
 )
 
 metadata = MetaData()
@@ -121,6 +123,65 @@ event_inbox = Table(
     Column("processed_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("source", "event_id", name="uq_event_inbox_source_event"),
 )
+
+# Every badge of an organisation as Credly last showed it: "who holds badge X" without an API call.
+badge_holders = Table(
+    "badge_holders",
+    metadata,
+    Column("organization_id", String(64), primary_key=True),
+    Column("badge_id", String(64), primary_key=True),
+    Column("badge_template_id", String(64), nullable=False),
+    Column("badge_template_name", String(512), nullable=True),
+    Column("recipient_email", String(320), nullable=False),
+    Column("issued_to", String(512), nullable=True),
+    Column("state", String(32), nullable=False),
+    Column("public", Boolean, nullable=True),
+    Column("issued_at", DateTime(timezone=True), nullable=True),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("badge_updated_at", DateTime(timezone=True), nullable=True),
+    Column("badge_url", String(1024), nullable=True),
+    *_timestamps(),
+    Index("ix_badge_holders_template_name", "badge_template_name"),
+    Index("ix_badge_holders_email", "recipient_email"),
+)
+
+# What the Microsoft 365 export last PUT per Graph connection: Graph cannot list items back.
+m365_profile_items = Table(
+    "m365_profile_items",
+    metadata,
+    Column("connection_id", String(32), primary_key=True),
+    Column("item_id", String(128), primary_key=True),
+    Column("organization_id", String(64), nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("user_principal_name", String(320), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("certifications", Integer, nullable=False, default=0),
+    Column("awards", Integer, nullable=False, default=0),
+    *_timestamps(),
+)
+
+# High-water marks of incremental reads, one per stream (e.g. "m365_profiles:<connection>").
+sync_watermarks = Table(
+    "sync_watermarks",
+    metadata,
+    Column("stream", String(255), primary_key=True),
+    Column("value", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow),
+)
+
+BADGE_HOLDERS_VIEW = "badge_holders_view"
+#: For BI tools: one row per badge, with whether it is held now (accepted and not expired).
+BADGE_HOLDERS_VIEW_SQL = f"""
+CREATE VIEW {BADGE_HOLDERS_VIEW} AS
+SELECT organization_id, badge_template_id, badge_template_name, issued_to AS holder_name,
+       recipient_email AS holder_email, state, public, issued_at, expires_at, badge_url,
+       CASE WHEN state = 'accepted' AND (expires_at IS NULL OR expires_at > CURRENT_TIMESTAMP)
+            THEN 1 ELSE 0 END AS is_current,
+       updated_at AS synced_at
+FROM badge_holders
+"""
+# The view depends on the table: drop it first wherever the tables are dropped from metadata.
+event.listen(metadata, "before_drop", DDL(f"DROP VIEW IF EXISTS {BADGE_HOLDERS_VIEW}"))
 
 JOURNAL_STATUSES = ("pending", "applied", "failed", "rejected", "skipped", "superseded")
 INBOX_STATUSES = ("received", "processed", "failed", "ignored")
