@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import pytest
 from sqlalchemy import Engine
 
-from credly_sync.settings import write_setting
-
-SAMPLE_SETTINGS = Path(__file__).resolve().parents[2] / "include" / "sample" / "settings.csv"
+from tests.fixtures.warehouse import load_sample_settings
 
 
 @pytest.fixture
 def configured_warehouse(postgres_warehouse: Engine, airflow_db: None) -> Engine:
     """The PostgreSQL warehouse (as ``credly_sync_warehouse``) holding the sample settings."""
-    with SAMPLE_SETTINGS.open(newline="") as stream:
-        for row in csv.DictReader(stream):
-            write_setting(postgres_warehouse, row["key"], row["value"] or "")
-    return postgres_warehouse
+    return load_sample_settings(postgres_warehouse)

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, select
 from credly_sync.hooks.base import RetryPolicy
 from credly_sync.planning.credly_to_lms import KINDS
 from credly_sync.settings import write_setting
+from credly_sync.warehouse.holders import find_holders
 from credly_sync.warehouse.ledger import ledger_row, record_issued
 from credly_sync.warehouse.schema import credly_integration_mappings, operation_journal
 from include.simulators.common.faults import FaultRule
@@ -141,6 +142,10 @@ def test_a_badge_s_life_reaches_the_lms_once_per_change(world: World) -> None:
 
     first = world.run(**FULL)
     assert first.state == DagRunState.SUCCESS
+    holders = {(h["recipient_email"], h["state"]) for h in find_holders(world.warehouse, "cloud basics")}
+    assert holders == {(learner(1).email, "pending"), (learner(3).email, "pending"), (STRANGER, "pending")}, (
+        "the run keeps the holders table current: who holds a badge is answered without an API call"
+    )
     link = f"https://sandbox.credly.com/badges/{expert.id}"
     assert world.trainings() == {
         user(0): [("Cloud Expert", "Credly", "2026-03-01", "2027-03-01", link)],

@@ -20,6 +20,7 @@ from credly_sync.warehouse.schema import (
 )
 from include.simulators.common.faults import FaultRule
 from include.simulators.common.people import learner
+from include.simulators.docebo.records import LpEnrollment
 from tests.fixtures.airflow import run_dag
 from tests.fixtures.credly import CredlySim
 from tests.fixtures.docebo import DoceboSim
@@ -281,3 +282,31 @@ def test_a_refused_badge_fails_the_run_is_mailed_once_and_is_not_sent_again(
     assert world.run(**FULL).state == DagRunState.SUCCESS, "rejected rows do not turn later runs red"
     assert world.credly.call_count("POST", "badges") == posts
     assert len(smtp_sink.messages) == 1, "each rejection is mailed once"
+
+
+def test_an_hourly_run_rechecks_what_a_strict_lms_ignores(world: World) -> None:
+    """Docebo ignores the unconfirmed completion-date and learning-plan status filters and sends
+    empty dates as 0000-00-00: the run still issues exactly the completions of its hour."""
+    in_progress = LpEnrollment(learner(5).user_id, PLAN, "in_progress", "2026-03-01 08:00:00")
+    world.docebo.world.lp_enrollments[(learner(5).user_id, PLAN)] = in_progress
+    world.complete_course(0, "2026-03-01 10:15:00")
+    world.complete_course(1, "2026-03-01 09:59:59")  # the hour before
+    world.complete_course(2, "2026-03-01 11:00:00")  # the hour after
+    world.docebo.state.complete_learning_plan(learner(3).user_id, PLAN, "2026-03-01 10:30:00")
+    always_valid = {"id_cert": 901, "user_id": learner(4).user_id, "issued_on": "2026-03-01"}
+    world.docebo.state.award_certification(always_valid)
+    run = run_dag(world.dagbag, DAG_ID, logical_date=datetime(2026, 3, 1, 11, tzinfo=UTC))
+    assert run.state == DagRunState.SUCCESS
+    assert world.docebo.ignored_filters(), "the strict simulator ignored the unconfirmed filters"
+    assert world.held(world.course_template.id) == {learner(0).email: ["pending"]}
+    assert world.held(world.plan_template.id) == {learner(3).email: ["pending"]}
+    summary = run.get_task_instance("plan_badges").xcom_pull(task_ids="plan_badges", key="summary")
+    assert summary["rejected_learner_examples"] == []
+    full = world.run(**FULL)
+    assert full.state == DagRunState.SUCCESS
+    [cert_badge] = [
+        b for b in world.credly.state.badges.values() if b.badge_template_id == world.cert_template.id
+    ]
+    assert (cert_badge.recipient_email, cert_badge.expires_at) == (learner(4).email, None), (
+        "an always-valid certification (expires_on 0000-00-00) gives a badge without expiry"
+    )

@@ -26,6 +26,8 @@ from include.simulators.common.people import learner
 from tests.fixtures.credly import CredlySim
 from tests.integration.test_badge_operators import INSTANT, completions, held, journal_plan
 
+pytestmark = pytest.mark.usefixtures("sample_settings")  # apply tasks validate them first
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -32,6 +32,8 @@ from include.simulators.common.faults import FaultRule
 from include.simulators.common.people import learner
 from tests.fixtures.credly import CredlySim
 
+pytestmark = pytest.mark.usefixtures("sample_settings")  # apply tasks validate them first
+
 POLICY = IssuePolicy(sync_revocation=True, default_expiration_days=None, evidence_title="credly-sync test")
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 

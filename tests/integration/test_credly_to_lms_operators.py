@@ -34,6 +34,8 @@ from include.simulators.common.people import learner
 from tests.fixtures.credly import CredlySim
 from tests.fixtures.docebo import DoceboSim
 
+pytestmark = pytest.mark.usefixtures("sample_settings")  # apply tasks validate them first
+
 INSTANT = RetryPolicy(max_attempts=3, backoff_base=0, timeout=2.0)
 EVERYTHING = SyncWindow(datetime(2025, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC), full=True)
 

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import pytest
 from sqlalchemy import Engine, select
 
 from credly_sync.operators.notifications import FailureDigestOperator
-from credly_sync.settings import write_setting
 from credly_sync.warehouse.journal import Operation, Outcome, record_operations, record_outcomes
 from credly_sync.warehouse.schema import operation_journal
 from include.simulators.smtp import MailSink
-
-SAMPLE_SETTINGS = Path(__file__).resolve().parents[2] / "include" / "sample" / "settings.csv"
+from tests.fixtures.warehouse import load_sample_settings
 
 
 @pytest.fixture
 def configured(warehouse: Engine) -> Engine:
-    with SAMPLE_SETTINGS.open(newline="") as stream:
-        for row in csv.DictReader(stream):
-            write_setting(warehouse, row["key"], row["value"] or "")
-    return warehouse
+    return load_sample_settings(warehouse)
 
 
 def problems(engine: Engine, run_id: str, *outcomes: tuple[str, str, str, str]) -> None:

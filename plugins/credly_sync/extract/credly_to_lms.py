@@ -43,18 +43,20 @@ TEMPLATE_CHUNK = 50  # template ids per Credly filter (a UUID is 36 characters o
 EMAIL_CHUNK = 50  # e-mails per Credly filter
 USER_CHUNK = 100  # LMS user ids per Docebo list filter
 USER_FILTER_LIMIT = 1000  # above this many users a whole list is cheaper than filtered walks
+READ_BADGE_COLUMNS = (*BADGE_COLUMNS, "issued_to", "public", "updated_at")
 BADGE_URL = re.compile(r"/badges/([0-9A-Za-z][0-9A-Za-z-]*)(?:/|$)")
 
 T = TypeVar("T")
 
 
 def credly_badges(hook: CredlyHook, template_ids: Iterable[str], window: SyncWindow) -> pd.DataFrame:
-    """The badges (BADGE_COLUMNS) of these templates the run has to look at."""
+    """The badges (READ_BADGE_COLUMNS: the planner's and the holders table's) of these templates
+    the run has to look at."""
     templates = sorted(set(template_ids))
     if not templates:
-        return frame([], BADGE_COLUMNS)
+        return frame([], READ_BADGE_COLUMNS)
     if window.full:
-        return frame(_badge_rows(_walk_templates(hook, templates), "Credly badges"), BADGE_COLUMNS)
+        return frame(_badge_rows(_walk_templates(hook, templates), "Credly badges"), READ_BADGE_COLUMNS)
     # No date filter on /badges is documented (findings-2026-12): the filters are sent for a
     # server that knows them, and the window is checked here on every badge either way.
     changed = frame(
@@ -68,7 +70,7 @@ def credly_badges(hook: CredlyHook, template_ids: Iterable[str], window: SyncWin
             ),
             "Credly badges changed in the window",
         ),
-        BADGE_COLUMNS,
+        READ_BADGE_COLUMNS,
     )
     emails = sorted({str(e).strip().lower() for e in changed["recipient_email"].dropna() if str(e).strip()})
     if not emails:
@@ -82,7 +84,7 @@ def credly_badges(hook: CredlyHook, template_ids: Iterable[str], window: SyncWin
             ),
             "Credly badges of the same earners",
         ),
-        BADGE_COLUMNS,
+        READ_BADGE_COLUMNS,
     )
     both = pd.concat([held, changed], ignore_index=True)
     return both.drop_duplicates("badge_id", keep="last").reset_index(drop=True)
@@ -203,6 +205,9 @@ def _badge_rows(badges: Iterable[dict[str, Any]], what: str) -> Iterator[dict[st
             "replaces_badge_id": badge.get("replaces_badge_id"),
             "replacement_badge_id": badge.get("replacement_badge_id"),
             "badge_url": badge.get("badge_url"),
+            "issued_to": badge.get("issued_to"),
+            "public": badge.get("public"),
+            "updated_at": badge.get("updated_at"),
         }
 
 

@@ -29,6 +29,7 @@ from credly_sync.hooks.base import (
     ValidationError,
 )
 from credly_sync.runs import is_dry_run
+from credly_sync.settings import load_settings
 from credly_sync.warehouse.engine import WAREHOUSE_CONN_ID, warehouse_engine
 from credly_sync.warehouse.journal import (
     DEFAULT_MAX_ATTEMPTS,
@@ -140,6 +141,7 @@ class ApplyJournalOperator(BaseOperator):
         if is_dry_run(context):
             raise AirflowSkipException("dry run: nothing is written")
         engine = warehouse_engine(self.warehouse_conn_id)
+        load_settings(engine)  # invalid settings stop every write, also of a task run on its own
         inherit_from, claimant = self._claimant(context)
         keys = [
             key

@@ -31,6 +31,7 @@ from credly_sync.planning.frames import frame
 from credly_sync.runs import SyncWindow, is_dry_run, sync_window
 from credly_sync.settings import load_settings
 from credly_sync.warehouse.engine import WAREHOUSE_CONN_ID, warehouse_engine
+from credly_sync.warehouse.holders import upsert_holders
 from credly_sync.warehouse.journal import JournalEntry, record_operations, supersede_unplanned
 from credly_sync.warehouse.ledger import read_ledger
 from credly_sync.warehouse.mappings import usable_active_mappings
@@ -80,7 +81,9 @@ class PlanCredlyToLmsOperator(BaseOperator):
         self.log.info("reading Credly badges: %s", window.describe())
         if not settings.credly_certifications_to_lms:
             self.log.info("certification awards are not planned: CREDLY_INTEGRATION_MASTER is the LMS")
-        inputs, unknown_codes = self._extract(engine, window, settings.credly_certifications_to_lms)
+        credly = CredlyHook(self.credly_conn_id, per_page=self.credly_page_size)
+        organization_id = credly.organization_id
+        inputs, unknown_codes = self._extract(credly, engine, window, settings.credly_certifications_to_lms)
         plan = plan_credly_to_lms(
             **inputs,
             ledger=read_ledger(engine, live_only=False),
@@ -106,6 +109,7 @@ class PlanCredlyToLmsOperator(BaseOperator):
                     reason=f"superseded by the plan of {context['run_id']}",
                 )
                 record_operations(connection, plan.operations, context["run_id"])
+                upsert_holders(connection, inputs["badges"], organization_id)
             superseded = len(stale)
         summary = {
             "window": window.describe(),
@@ -124,7 +128,7 @@ class PlanCredlyToLmsOperator(BaseOperator):
         return summary
 
     def _extract(
-        self, engine: Engine, window: SyncWindow, certifications: bool
+        self, credly: CredlyHook, engine: Engine, window: SyncWindow, certifications: bool
     ) -> tuple[dict[str, pd.DataFrame], list[str]]:
         """The planner's inputs (but the ledger), and the mapped codes the LMS does not know.
         Without ``certifications`` (the LMS is the master) no code is mapped."""
@@ -134,7 +138,6 @@ class PlanCredlyToLmsOperator(BaseOperator):
         mappings = frame(usable, MAPPING_COLUMNS)
         if not certifications:
             mappings = mappings.assign(certification_code=None)
-        credly = CredlyHook(self.credly_conn_id, per_page=self.credly_page_size)
         docebo = DoceboHook(self.docebo_conn_id)
         badges = extract.credly_badges(credly, mappings["badge_template_id"].dropna(), window)
         users = extract.lms_users(docebo, badges["recipient_email"])
