@@ -15,11 +15,16 @@ learner's Docebo profile:
 
 The learner is found by the badge's e-mail; a badge without an LMS user is reported (log and
 XCom summary), never sent. Badges this package issued (`lms_to_credly`: `issuer_earner_id` is
-the LMS user id, or the badge is in the ledger) are skipped. Off when CREDLY_INTEGRATION_MASTER
-is the LMS (`DOCEBO`).
+the LMS user id, or the badge is in the ledger) are skipped.
+
+**CREDLY_INTEGRATION_MASTER** decides certifications only: with the LMS (`DOCEBO`) no
+certification award is planned here (they flow LMS -> Credly); with `CREDLY` or empty they
+are. External training runs whatever its value. Every run also refreshes the badge holders
+table (`python -m credly_sync holders QUERY`).
 
 **Schedule:** hourly; each run reads the badges changed (`updated_at`) in its data interval,
-plus every badge of the mapped templates held by the same learners.
+plus every badge of the mapped templates held by the same learners. Credly documents no date
+filter on issued badges, so the window is checked on every badge read.
 
 **Params**
 - `full_reconcile` (default false): read every badge of the mapped templates and compare it

@@ -8,23 +8,38 @@ kept by `credly_lms_dropdown`) selects a badge template, by completing a learnin
 Only completions on or after BATCH_SYNC_START_DATE count.
 
 **Schedule:** hourly; each run reads the changes of its data interval (the hour before it
-runs). Off when CREDLY_INTEGRATION_MASTER is `CREDLY`.
+runs). Filters the LMS may ignore (completion dates, learning-plan status) are checked again
+on every row, and Docebo's empty `0000-00-00` dates count as no date.
+
+**CREDLY_INTEGRATION_MASTER** decides certifications only: with `CREDLY`, certification awards
+are not read here (they flow Credly -> LMS in `credly_to_lms`); with `DOCEBO` or empty they
+are. Course and learning-plan badges are issued whatever its value.
 
 **Params**
 - `full_reconcile` (default false): compare everything since BATCH_SYNC_START_DATE with every
   badge of the templates involved in Credly. Run it after the first setup (the batch sync) and,
   say, weekly: it also sees reset course completions and changes made by hand in Credly.
 - `dry_run` (default false): plan and report in the log and XCom, write nothing.
+- `allow_mass_revocation` (default false): a plan that would revoke more than max(10, 2 %) of
+  the badges held stops before anything is journaled, with the count in the error. Check the
+  mappings and SYNC_REVOCATION; if the revocations are right, trigger with this param.
 
 **What a run does**
 1. `plan_badges` reads completions, learning plan completions and certification awards page by
    page, and the badges already held (the ledger on incremental runs; Credly on a full
    reconcile), then journals: *issue* (learner holds no badge of the template; issued at the
-   completion time, `issuer_earner_id` = LMS user id, expiry from the LMS object, else today +
-   CREDLY_DEFAULT_EXPIRATION_DAYS, evidence titled EVIDENCE_TITLE), *revoke* (SYNC_REVOCATION
-   true and the award or completion was revoked or reset) and *replace* (a certification renewed
-   or its expiry changed; Credly keeps the history). Learners without a first or last name or
-   with an invalid e-mail are reported in the log and the `summary` XCom, never sent.
+   completion time, `issuer_earner_id` = LMS user id, evidence titled EVIDENCE_TITLE; expiry:
+   the certification's own, none for an "always valid" one, today +
+   CREDLY_DEFAULT_EXPIRATION_DAYS for courses and learning plans), *revoke* (SYNC_REVOCATION
+   true and the run read the award as revoked or the completion as reset; a full reconcile
+   reads every enrollment of the mapped objects; only badges this package issued: in the
+   ledger, or carrying the learner's LMS id *and* e-mail) and *replace* (a certification
+   renewed or its expiry changed; of several awards the latest counts; Credly keeps the
+   history). Open operations this plan no longer makes (a completion restored, revocation
+   switched off) are `superseded` and never sent. Awards that came from Credly are not read
+   back. Learners without a first or last name or with an invalid e-mail are reported in the
+   log (LMS ids and reasons in the `summary` XCom), never issued; revoking needs neither. A
+   mapping row with a bad id is skipped and named in the log.
 2. `issue_badges` (mapped over chunks of the journal), `revoke_badges`, `replace_badges` apply
    the journal with bounded concurrency. Each task claims the operations it sends, so
    overlapping runs (a backfill) never send one twice. A retried issue looks the badge up
