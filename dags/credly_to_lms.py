@@ -22,13 +22,16 @@ certification award is planned here (they flow LMS -> Credly); with `CREDLY` or 
 are. External training runs whatever its value. Every run also refreshes the badge holders
 table (`python -m credly_sync holders QUERY`).
 
-**Schedule:** hourly; each run reads the badges changed (`updated_at`) in its data interval,
-plus every badge of the mapped templates held by the same learners. Credly documents no date
+**Schedule:** hourly; a run reads the badges changed (`updated_at`) since the `credly.badges`
+watermark (less 15 minutes) up to the end of its data interval, plus every badge of the mapped
+templates held by the same learners; a backfill run reads its own interval. The twin DAG
+`credly_to_lms_weekly_reconcile` runs the full reconcile every week (default Sunday 03:00 UTC;
+`CREDLY_SYNC_FULL_RECONCILE_CRON`, `CREDLY_SYNC_FULL_RECONCILE_TIMEZONE`). Credly documents no date
 filter on issued badges, so the window is checked on every badge read.
 
 **Params**
-- `full_reconcile` (default false): read every badge of the mapped templates and compare it
-  with the LMS. Run it after the first setup (the batch sync) and, say, weekly.
+- `full_reconcile` (default false; true in the weekly twin): read every badge of the mapped
+  templates and compare it with the LMS. Run it once after the first setup (the batch sync).
 - `dry_run` (default false): plan and report in the log and the XCom summary, write nothing.
 
 **What a run does**
@@ -70,25 +73,29 @@ from credly_sync.operators.credly_to_lms import (
 )
 from credly_sync.operators.notifications import FailureDigestOperator
 from credly_sync.planning.credly_to_lms import KINDS
-from credly_sync.runs import SYNC_PARAMS
+from credly_sync.runs import full_reconcile_timetable, sync_params
 
-with DAG(
-    dag_id="credly_to_lms",
-    schedule=CronDataIntervalTimetable("@hourly", timezone="UTC"),
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    params=SYNC_PARAMS,
-    doc_md=__doc__,
-    default_args={"owner": "credly-sync", "retries": 2, "retry_delay": timedelta(minutes=2)},
-    tags=["credly-sync", "credly", "docebo", "external-training", "certifications"],
+for dag_id, schedule, full in (
+    ("credly_to_lms", CronDataIntervalTimetable("@hourly", timezone="UTC"), False),
+    ("credly_to_lms_weekly_reconcile", full_reconcile_timetable(), True),
 ):
-    apply = [
-        ApplyExternalTrainingOperator(task_id="apply_external_training"),
-        ApplyCertificationAwardsOperator(task_id="apply_certification_awards"),
-    ]
-    digest = FailureDigestOperator(
-        task_id="mail_failure_digest", kinds=KINDS, trigger_rule=TriggerRule.ALL_DONE
-    )
-    PlanCredlyToLmsOperator(task_id="plan_credly_to_lms") >> apply >> digest
-    apply >> FailRunOperator(task_id="fail_run_if_apply_failed")
+    with DAG(
+        dag_id=dag_id,
+        schedule=schedule,
+        start_date=datetime(2026, 1, 1),
+        catchup=False,
+        max_active_runs=1,
+        params=sync_params(full_reconcile=full),
+        doc_md=__doc__,
+        default_args={"owner": "credly-sync", "retries": 2, "retry_delay": timedelta(minutes=2)},
+        tags=["credly-sync", "credly", "docebo", "external-training", "certifications"],
+    ):
+        apply = [
+            ApplyExternalTrainingOperator(task_id="apply_external_training"),
+            ApplyCertificationAwardsOperator(task_id="apply_certification_awards"),
+        ]
+        digest = FailureDigestOperator(
+            task_id="mail_failure_digest", kinds=KINDS, trigger_rule=TriggerRule.ALL_DONE
+        )
+        PlanCredlyToLmsOperator(task_id="plan_credly_to_lms") >> apply >> digest
+        apply >> FailRunOperator(task_id="fail_run_if_apply_failed")

@@ -7,18 +7,24 @@ kept by `credly_lms_dropdown`) selects a badge template, by completing a learnin
 **Credly Integration Mappings**, or by being awarded a certification whose code is mapped there.
 Only completions on or after BATCH_SYNC_START_DATE count.
 
-**Schedule:** hourly; each run reads the changes of its data interval (the hour before it
-runs). Filters the LMS may ignore (completion dates, learning-plan status) are checked again
-on every row, and Docebo's empty `0000-00-00` dates count as no date.
+**Schedule:** hourly. A run reads from where the last one stopped (the streams' watermarks in
+`sync_watermarks`, less 15 minutes of overlap) to the end of its data interval, so hours missed
+while the DAG was paused, the scheduler was down or a run failed are read by the next run. A
+backfill run reads its own interval and leaves the watermarks alone. The twin DAG
+`lms_to_credly_weekly_reconcile` runs the full reconcile every week (default Sunday 03:00 UTC;
+set `CREDLY_SYNC_FULL_RECONCILE_CRON` and `CREDLY_SYNC_FULL_RECONCILE_TIMEZONE`), catching
+completions recorded late, resets and changes made by hand in Credly. Filters the LMS may
+ignore (completion dates, learning-plan status) are checked again on every row, and Docebo's
+empty `0000-00-00` dates count as no date.
 
 **CREDLY_INTEGRATION_MASTER** decides certifications only: with `CREDLY`, certification awards
 are not read here (they flow Credly -> LMS in `credly_to_lms`); with `DOCEBO` or empty they
 are. Course and learning-plan badges are issued whatever its value.
 
 **Params**
-- `full_reconcile` (default false): compare everything since BATCH_SYNC_START_DATE with every
-  badge of the templates involved in Credly. Run it after the first setup (the batch sync) and,
-  say, weekly: it also sees reset course completions and changes made by hand in Credly.
+- `full_reconcile` (default false; true in the weekly twin): compare everything since
+  BATCH_SYNC_START_DATE with every badge of the templates involved in Credly. Run it once after
+  the first setup (the batch sync); the weekly twin runs it after that.
 - `dry_run` (default false): plan and report in the log and XCom, write nothing.
 - `allow_mass_revocation` (default false): a plan that would revoke more than max(10, 2 %) of
   the badges held stops before anything is journaled, with the count in the error. Check the
@@ -73,28 +79,34 @@ from credly_sync.operators.badges import IssueBadgesOperator, ReplaceBadgesOpera
 from credly_sync.operators.lms_to_credly import PlanLmsToCredlyOperator
 from credly_sync.operators.notifications import FailureDigestOperator
 from credly_sync.planning.lms_to_credly import ISSUE, REPLACE, REVOKE
-from credly_sync.runs import ALLOW_MASS_REVOCATION, SYNC_PARAMS
+from credly_sync.runs import allow_mass_revocation_param, full_reconcile_timetable, sync_params
 
-with DAG(
-    dag_id="lms_to_credly",
-    schedule=CronDataIntervalTimetable("@hourly", timezone="UTC"),
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    params={**SYNC_PARAMS, **ALLOW_MASS_REVOCATION},
-    doc_md=__doc__,
-    default_args={"owner": "credly-sync", "retries": 2, "retry_delay": timedelta(minutes=2)},
-    tags=["credly-sync", "credly", "docebo", "badges"],
+for dag_id, schedule, full in (
+    ("lms_to_credly", CronDataIntervalTimetable("@hourly", timezone="UTC"), False),
+    ("lms_to_credly_weekly_reconcile", full_reconcile_timetable(), True),
 ):
-    plan = PlanLmsToCredlyOperator(task_id="plan_badges")
-    issue = IssueBadgesOperator.partial(task_id="issue_badges", max_workers=8).expand(partition=plan.output)
-    apply = [
-        issue,
-        RevokeBadgesOperator(task_id="revoke_badges"),
-        ReplaceBadgesOperator(task_id="replace_badges"),
-    ]
-    digest = FailureDigestOperator(
-        task_id="mail_failure_digest", kinds=(ISSUE, REVOKE, REPLACE), trigger_rule=TriggerRule.ALL_DONE
-    )
-    plan >> apply >> digest
-    apply >> FailRunOperator(task_id="fail_run_if_apply_failed")
+    with DAG(
+        dag_id=dag_id,
+        schedule=schedule,
+        start_date=datetime(2026, 1, 1),
+        catchup=False,
+        max_active_runs=1,
+        params={**sync_params(full_reconcile=full), **allow_mass_revocation_param()},
+        doc_md=__doc__,
+        default_args={"owner": "credly-sync", "retries": 2, "retry_delay": timedelta(minutes=2)},
+        tags=["credly-sync", "credly", "docebo", "badges"],
+    ):
+        plan = PlanLmsToCredlyOperator(task_id="plan_badges")
+        issue = IssueBadgesOperator.partial(task_id="issue_badges", max_workers=8).expand(
+            partition=plan.output
+        )
+        apply = [
+            issue,
+            RevokeBadgesOperator(task_id="revoke_badges"),
+            ReplaceBadgesOperator(task_id="replace_badges"),
+        ]
+        digest = FailureDigestOperator(
+            task_id="mail_failure_digest", kinds=(ISSUE, REPLACE, REVOKE), trigger_rule=TriggerRule.ALL_DONE
+        )
+        plan >> apply >> digest
+        apply >> FailRunOperator(task_id="fail_run_if_apply_failed")

@@ -7,60 +7,110 @@ to everything since BATCH_SYNC_START_DATE, ``dry_run`` plans and reports without
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from airflow.sdk import Param
+from airflow.sdk import CronTriggerTimetable, Param
 
 from credly_sync.settings import IntegrationSettings
 
-LMS_TO_CREDLY, CREDLY_TO_LMS = "lms_to_credly", "credly_to_lms"
+WATERMARK_OVERLAP = timedelta(minutes=15)
+CREDLY_BADGE_STREAM = "credly.badges"
 
-SYNC_PARAMS = {
-    "full_reconcile": Param(
-        False,
-        type="boolean",
-        description="Compare everything since BATCH_SYNC_START_DATE instead of the run's data interval.",
-    ),
-    "dry_run": Param(
-        False,
-        type="boolean",
-        description="Plan and report (log and XCom) without journaling or writing anything.",
-    ),
-}
-ALLOW_MASS_REVOCATION = {
-    "allow_mass_revocation": Param(
-        False,
-        type="boolean",
-        description="Journal a plan that revokes more than max(10, 2 %) of the badges held "
-        "(refused otherwise, before anything is journaled).",
-    ),
-}
+
+def lms_streams(lms: str) -> tuple[str, ...]:
+    """The watermark streams an LMS -> Credly run reads (one per kind of achievement)."""
+    return tuple(
+        f"{lms}.{kind}"
+        for kind in ("course_completions", "learning_plan_completions", "certification_awards")
+    )
+
+
+# The weekly full reconcile (its own DAG per direction): cron and time zone from the
+# environment, read when the DAG files are parsed (an Airflow Variable would cost a metadata
+# query at every parse).
+FULL_RECONCILE_CRON = os.environ.get("CREDLY_SYNC_FULL_RECONCILE_CRON", "0 3 * * 0")
+FULL_RECONCILE_TIMEZONE = os.environ.get("CREDLY_SYNC_FULL_RECONCILE_TIMEZONE", "UTC")
+
+
+def sync_params(*, full_reconcile: bool = False) -> dict[str, Param]:
+    """The params of a sync DAG (fresh objects per DAG: a DAG owns its params)."""
+    return {
+        "full_reconcile": Param(
+            full_reconcile,
+            type="boolean",
+            description="Compare everything since BATCH_SYNC_START_DATE instead of the run's data interval.",
+        ),
+        "dry_run": Param(
+            False,
+            type="boolean",
+            description="Plan and report (log and XCom) without journaling or writing anything.",
+        ),
+    }
+
+
+def allow_mass_revocation_param() -> dict[str, Param]:
+    return {
+        "allow_mass_revocation": Param(
+            False,
+            type="boolean",
+            description="Journal a plan that revokes more than max(10, 2 %) of the badges held "
+            "(refused otherwise, before anything is journaled).",
+        ),
+    }
+
+
+def full_reconcile_timetable() -> CronTriggerTimetable:
+    """When the weekly full reconcile runs (default Sunday 03:00 UTC)."""
+    return CronTriggerTimetable(FULL_RECONCILE_CRON, timezone=FULL_RECONCILE_TIMEZONE)
 
 
 @dataclass(frozen=True)
 class SyncWindow:
-    """Changes in ``[start, end)`` are read; ``full`` says whether this is a full reconcile."""
+    """Changes in ``[start, end)`` are read; ``full`` says whether this is a full reconcile;
+    ``advances_watermarks``: whether the streams' marks move to ``end`` when the plan is
+    journaled (not for a backfill run, which reads its own interval)."""
 
     start: datetime
     end: datetime
     full: bool
+    advances_watermarks: bool = True
 
     def describe(self) -> str:
         kind = "full reconcile" if self.full else "incremental"
         return f"{kind} window {self.start.isoformat()} .. {self.end.isoformat()}"
 
 
-def sync_window(context: Any, settings: IntegrationSettings) -> SyncWindow:
-    """The run's window: its data interval, never before BATCH_SYNC_START_DATE."""
+def sync_window(
+    context: Any, settings: IntegrationSettings, watermarks: Mapping[str, datetime] | None = None
+) -> SyncWindow:
+    """The run's window, never before BATCH_SYNC_START_DATE.
+
+    A full reconcile reads everything up to the interval's end. A backfill run reads its own
+    data interval. Any other run reads from the oldest of its streams' ``watermarks`` (less
+    WATERMARK_OVERLAP, for records committed late around the mark) up to its interval's end, so
+    hours missed by a paused DAG, an outage or a failed run are read by the next run.
+    """
     floor = datetime.combine(settings.batch_sync_start_date, time.min, tzinfo=UTC)
     end = context.get("data_interval_end") or context.get("logical_date") or datetime.now(UTC)
     end = max(_utc(end), floor)
+    backfill = is_backfill(context)
     if is_full_reconcile(context):
-        return SyncWindow(floor, end, full=True)
-    start = context.get("data_interval_start") or end
-    return SyncWindow(max(_utc(start), floor), end, full=False)
+        return SyncWindow(floor, end, full=True, advances_watermarks=not backfill)
+    start = _utc(context.get("data_interval_start") or end)
+    if watermarks and not backfill:
+        start = min(start, min(watermarks.values()) - WATERMARK_OVERLAP)
+    return SyncWindow(max(start, floor), end, full=False, advances_watermarks=not backfill)
+
+
+def is_backfill(context: Any) -> bool:
+    """Whether this run belongs to a backfill (``airflow backfill create``)."""
+    run = context.get("dag_run")
+    run_type = str(getattr(run, "run_type", "") or "")
+    return run_type.lower().endswith("backfill") or str(context.get("run_id") or "").startswith("backfill__")
 
 
 def is_full_reconcile(context: Any) -> bool:

@@ -310,3 +310,22 @@ def test_an_hourly_run_rechecks_what_a_strict_lms_ignores(world: World) -> None:
     assert (cert_badge.recipient_email, cert_badge.expires_at) == (learner(4).email, None), (
         "an always-valid certification (expires_on 0000-00-00) gives a badge without expiry"
     )
+
+
+def test_after_three_hours_paused_one_scheduled_run_issues_the_whole_gap_once(world: World) -> None:
+    def hourly(end_hour: int) -> Any:
+        run = run_dag(world.dagbag, DAG_ID, logical_date=datetime(2026, 3, 1, end_hour, tzinfo=UTC))
+        assert run.state == DagRunState.SUCCESS
+        return run
+
+    hourly(10)  # covers 09:00-10:00 and sets the watermarks to 10:00
+    world.complete_course(0, "2026-03-01 10:30:00")
+    world.complete_course(1, "2026-03-01 11:30:00")
+    world.complete_course(2, "2026-03-01 12:30:00")
+    world.complete_course(3, "2026-03-01 13:30:00")
+    # paused 10:00-13:00: no run; the next run covers 13:00-14:00 by its data interval
+    hourly(14)
+    assert world.held(world.course_template.id) == {learner(i).email: ["pending"] for i in range(4)}
+    posts = world.credly.call_count("POST", "badges")
+    hourly(15)
+    assert world.credly.call_count("POST", "badges") == posts == 4

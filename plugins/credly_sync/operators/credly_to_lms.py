@@ -28,13 +28,14 @@ from credly_sync.planning.credly_to_lms import (
     plan_credly_to_lms,
 )
 from credly_sync.planning.frames import frame
-from credly_sync.runs import SyncWindow, is_dry_run, sync_window
+from credly_sync.runs import CREDLY_BADGE_STREAM, SyncWindow, is_dry_run, sync_window
 from credly_sync.settings import load_settings
 from credly_sync.warehouse.engine import WAREHOUSE_CONN_ID, warehouse_engine
 from credly_sync.warehouse.holders import upsert_holders
 from credly_sync.warehouse.journal import JournalEntry, record_operations, supersede_unplanned
 from credly_sync.warehouse.ledger import read_ledger
 from credly_sync.warehouse.mappings import usable_active_mappings
+from credly_sync.warehouse.watermarks import advance_watermark, read_watermarks
 
 REPORTED = 50  # unmatched badges and planned keys listed in the log and the summary
 AWARD_SOURCE = "Credly"
@@ -77,7 +78,7 @@ class PlanCredlyToLmsOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         engine = warehouse_engine(self.warehouse_conn_id)
         settings = load_settings(engine)
-        window = sync_window(context, settings)
+        window = sync_window(context, settings, read_watermarks(engine, [CREDLY_BADGE_STREAM]))
         self.log.info("reading Credly badges: %s", window.describe())
         if not settings.credly_certifications_to_lms:
             self.log.info("certification awards are not planned: CREDLY_INTEGRATION_MASTER is the LMS")
@@ -110,6 +111,8 @@ class PlanCredlyToLmsOperator(BaseOperator):
                 )
                 record_operations(connection, plan.operations, context["run_id"])
                 upsert_holders(connection, inputs["badges"], organization_id)
+                if window.advances_watermarks:
+                    advance_watermark(connection, CREDLY_BADGE_STREAM, window.end)
             superseded = len(stale)
         summary = {
             "window": window.describe(),

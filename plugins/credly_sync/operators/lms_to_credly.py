@@ -24,7 +24,7 @@ from credly_sync.planning.lms_to_credly import (
     check_revocation_share,
     plan_lms_to_credly,
 )
-from credly_sync.runs import SyncWindow, allows_mass_revocation, is_dry_run, sync_window
+from credly_sync.runs import SyncWindow, allows_mass_revocation, is_dry_run, lms_streams, sync_window
 from credly_sync.settings import IntegrationSettings, load_settings
 from credly_sync.warehouse.engine import WAREHOUSE_CONN_ID, warehouse_engine
 from credly_sync.warehouse.journal import (
@@ -36,8 +36,10 @@ from credly_sync.warehouse.journal import (
 from credly_sync.warehouse.ledger import read_ledger
 from credly_sync.warehouse.mappings import usable_active_mappings
 from credly_sync.warehouse.templates import read_template_table, replace_course_templates
+from credly_sync.warehouse.watermarks import advance_watermark, read_watermarks
 
 REPORTED_LEARNERS = 50
+LMS_NAME = "docebo"  # the watermark streams' prefix
 REPORTED_FIELDS = ("lms_user_id", "object_type", "object_id", "badge_template_id", "reason")
 
 
@@ -74,7 +76,8 @@ class PlanLmsToCredlyOperator(BaseOperator):
     def execute(self, context: Context) -> list[list[int]]:
         engine = warehouse_engine(self.warehouse_conn_id)
         settings = load_settings(engine)
-        window = sync_window(context, settings)
+        streams = lms_streams(LMS_NAME)
+        window = sync_window(context, settings, read_watermarks(engine, streams))
         self.log.info("reading LMS achievements: %s", window.describe())
         if not settings.lms_certifications_to_credly:
             self.log.info("certification awards are not read: CREDLY_INTEGRATION_MASTER is CREDLY")
@@ -97,6 +100,9 @@ class PlanLmsToCredlyOperator(BaseOperator):
                 superseded = self._supersede(connection, plan, desired, window, policy, context["run_id"])
                 record_operations(connection, plan.operations, context["run_id"])
                 replace_course_templates(connection, by_course)
+                if window.advances_watermarks:
+                    for stream in streams:
+                        advance_watermark(connection, stream, window.end)
         summary = {
             "window": window.describe(),
             "dry_run": dry_run,

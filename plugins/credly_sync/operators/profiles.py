@@ -35,13 +35,8 @@ from credly_sync.planning.profiles import (
 from credly_sync.profile_exports import WEEKDAYS
 from credly_sync.warehouse.engine import WAREHOUSE_CONN_ID, warehouse_engine
 from credly_sync.warehouse.holders import upsert_holders
-from credly_sync.warehouse.profiles import (
-    pushed_items,
-    read_watermark,
-    record_deleted,
-    record_written,
-    write_watermark,
-)
+from credly_sync.warehouse.profiles import pushed_items, record_deleted, record_written
+from credly_sync.warehouse.watermarks import read_watermark, write_watermark
 
 REPORTED = 50  # unmatched earners and failures listed in the log and the summary
 BATCH = 200  # items per bulk call; each batch is recorded before the next is sent

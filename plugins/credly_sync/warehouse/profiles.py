@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -11,7 +10,7 @@ from sqlalchemy import Connection, Engine, delete, select, update
 
 from credly_sync.planning.frames import frame
 from credly_sync.planning.profiles import PUSHED_COLUMNS
-from credly_sync.warehouse.schema import m365_profile_items, sync_watermarks, utcnow
+from credly_sync.warehouse.schema import m365_profile_items, utcnow
 
 
 def pushed_items(engine: Engine, connection_id: str) -> pd.DataFrame:
@@ -71,24 +70,3 @@ def record_deleted(connection: Connection, connection_id: str, item_ids: Iterabl
     table = m365_profile_items
     statement = delete(table).where(table.c.connection_id == connection_id, table.c.item_id.in_(ids))
     return connection.execute(statement).rowcount
-
-
-def read_watermark(engine: Engine, stream: str) -> datetime | None:
-    """The stream's high-water mark (aware UTC), or None before its first complete run."""
-    with engine.connect() as connection:
-        value = connection.execute(
-            select(sync_watermarks.c.value).where(sync_watermarks.c.stream == stream)
-        ).scalar_one_or_none()
-    if value is None:
-        return None
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def write_watermark(connection: Connection, stream: str, value: datetime) -> None:
-    """Set the stream's mark (in the caller's transaction, with the writes it covers)."""
-    table = sync_watermarks
-    changed = connection.execute(
-        update(table).where(table.c.stream == stream).values(value=value, updated_at=utcnow())
-    ).rowcount
-    if not changed:
-        connection.execute(table.insert().values(stream=stream, value=value, updated_at=utcnow()))
