@@ -329,3 +329,30 @@ def test_after_three_hours_paused_one_scheduled_run_issues_the_whole_gap_once(wo
     posts = world.credly.call_count("POST", "badges")
     hourly(15)
     assert world.credly.call_count("POST", "badges") == posts == 4
+
+
+def test_an_hourly_run_checks_credly_before_issuing_even_when_duplicates_are_allowed(world: World) -> None:
+    world.credly.state.templates[world.course_template.id].allow_duplicate_badges = True
+    for index in (0, 1):
+        person = learner(index)
+        world.credly.state.issue(  # by hand in Credly, before the LMS completion syncs
+            {
+                "recipient_email": person.email.upper(),
+                "issued_to_first_name": person.first_name,
+                "issued_to_last_name": person.last_name,
+                "badge_template_id": world.course_template.id,
+                "issued_at": "2026-02-01T09:00:00Z",
+            }
+        )
+    for index in range(3):
+        world.complete_course(index, f"2026-03-01 10:1{index}:00")
+    world.credly.simulator.control.calls.reset()
+    run = run_dag(world.dagbag, DAG_ID, logical_date=datetime(2026, 3, 1, 11, tzinfo=UTC))
+    assert run.state == DagRunState.SUCCESS
+    assert world.credly.call_count("POST", "badges") == 1, "only learner 2 holds no badge"
+    assert world.credly.call_count("GET", "badges") == 1, "one look-up for the template's 3 candidates"
+    assert world.held(world.course_template.id) == {
+        learner(0).email.upper(): ["pending"],
+        learner(1).email.upper(): ["pending"],
+        learner(2).email: ["pending"],
+    }

@@ -23,7 +23,7 @@ from credly_sync.extract.progress import logged
 from credly_sync.hooks.credly import CredlyHook
 from credly_sync.hooks.docebo import DoceboHook
 from credly_sync.planning.frames import ZERO_DATE, frame
-from credly_sync.planning.lms_to_credly import DESIRED_COLUMNS, ISSUED_COLUMNS
+from credly_sync.planning.lms_to_credly import DESIRED_COLUMNS, EMAIL, HOLDING_STATES, ISSUED_COLUMNS
 from credly_sync.runs import SyncWindow
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ LEARNER_COLUMNS = ("lms_user_id", "email", "first_name", "last_name")
 ACHIEVEMENT_COLUMNS = tuple(c for c in DESIRED_COLUMNS if c not in LEARNER_COLUMNS[1:])
 ACHIEVEMENT_BASE = tuple(c for c in ACHIEVEMENT_COLUMNS if c != "badge_template_id")
 ENROLLMENT_COLUMNS = ("lms_user_id", "object_type", "object_id", "object_name", "completed_at", "status")
+EMAIL_CHUNK = 50  # recipient e-mails per Credly look-up
 CREDLY_SOURCE = "credly"  # the award source credly_to_lms sets (operators/credly_to_lms.py AWARD_SOURCE)
 
 
@@ -188,18 +189,39 @@ def badges_in_credly(hook: CredlyHook, template_ids: Iterable[str]) -> pd.DataFr
     template_ids = sorted(set(template_ids))
     if not template_ids:
         return frame([], ISSUED_COLUMNS)
-    rows = (
-        {
-            "badge_id": b["id"],
-            "badge_template_id": (b.get("badge_template") or {}).get("id"),
-            "recipient_email": b.get("recipient_email"),
-            "issuer_earner_id": b.get("issuer_earner_id"),
-            "state": b.get("state"),
-            "issued_at": b.get("issued_at"),
-            "expires_at": b.get("expires_at"),
-        }
-        for b in logged(hook.iter_badges(badge_template_id=template_ids), "Credly badges")
-    )
+    rows = (_issued_row(b) for b in logged(hook.iter_badges(badge_template_id=template_ids), "Credly badges"))
+    return frame(rows, ISSUED_COLUMNS)
+
+
+def _issued_row(badge: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "badge_id": badge["id"],
+        "badge_template_id": (badge.get("badge_template") or {}).get("id"),
+        "recipient_email": badge.get("recipient_email"),
+        "issuer_earner_id": badge.get("issuer_earner_id"),
+        "state": badge.get("state"),
+        "issued_at": badge.get("issued_at"),
+        "expires_at": badge.get("expires_at"),
+    }
+
+
+def badges_held_by_candidates(hook: CredlyHook, candidates: pd.DataFrame) -> pd.DataFrame:
+    """The holding badges in Credly of learners about to be issued a template (``lms_user_id``,
+    ``email``, ``badge_template_id``): the article's "filter unassigned badge templates", so a
+    badge issued by hand or by another system is not issued again, also for templates that
+    allow duplicates. One read per template and 50 e-mails (a value list, §4); the hook checks
+    each result, since a server may ignore a filter."""
+    emails = candidates.assign(email=candidates["email"].fillna("").astype(str).str.strip().str.lower())
+    usable = emails["email"].str.match(EMAIL) & ~emails["email"].str.contains(r"[|,]|::", regex=True)
+    rows = []
+    for template_id, group in emails[usable].groupby("badge_template_id"):
+        addresses = sorted(set(group["email"]))
+        for start in range(0, len(addresses), EMAIL_CHUNK):
+            chunk = addresses[start : start + EMAIL_CHUNK]
+            for b in hook.iter_badges(
+                badge_template_id=template_id, recipient_email=chunk, state=HOLDING_STATES
+            ):
+                rows.append(_issued_row(b))
     return frame(rows, ISSUED_COLUMNS)
 
 

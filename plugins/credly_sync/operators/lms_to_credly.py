@@ -33,7 +33,7 @@ from credly_sync.warehouse.journal import (
     record_operations,
     supersede_unplanned,
 )
-from credly_sync.warehouse.ledger import read_ledger
+from credly_sync.warehouse.ledger import count_live, read_ledger
 from credly_sync.warehouse.mappings import usable_active_mappings
 from credly_sync.warehouse.templates import read_template_table, replace_course_templates
 from credly_sync.warehouse.watermarks import advance_watermark, read_watermarks
@@ -88,7 +88,7 @@ class PlanLmsToCredlyOperator(BaseOperator):
             evidence_title=settings.evidence_title,
         )
         plan = plan_lms_to_credly(desired, issued, ledger, policy, datetime.now(UTC))
-        check_revocation_share(plan, len(ledger), allowed=allows_mass_revocation(context))
+        check_revocation_share(plan, count_live(engine), allowed=allows_mass_revocation(context))
         for learner in plan.rejected_learners[:REPORTED_LEARNERS]:
             self.log.warning(
                 "not sent: learner %s (%s): %s", learner["lms_user_id"], learner["email"], learner["reason"]
@@ -164,14 +164,21 @@ class PlanLmsToCredlyOperator(BaseOperator):
             ],
             ignore_index=True,
         )
-        ledger = read_ledger(engine)
-        if window.full:
-            templates = set(achievements["badge_template_id"]) | set(ledger["badge_template_id"])
-            issued = lms.badges_in_credly(CredlyHook(self.credly_conn_id, per_page=100), templates)
-        else:
-            issued = lms.badges_in_ledger(ledger)
         learners = lms.learners(docebo, achievements["lms_user_id"])
         desired = achievements.merge(learners, on="lms_user_id", how="left")[list(DESIRED_COLUMNS)]
+        credly = CredlyHook(self.credly_conn_id, per_page=100)
+        if window.full:
+            ledger = read_ledger(engine)
+            templates = set(achievements["badge_template_id"]) | set(ledger["badge_template_id"])
+            issued = lms.badges_in_credly(credly, templates)
+        else:
+            ledger = read_ledger(engine, lms_user_ids=achievements["lms_user_id"])
+            in_ledger = lms.badges_in_ledger(ledger)
+            candidates = _not_held(desired, ledger)
+            self.log.info("checking %d issue candidate(s) in Credly before issuing", len(candidates))
+            issued = pd.concat(
+                [in_ledger, lms.badges_held_by_candidates(credly, candidates)], ignore_index=True
+            )
         return desired, issued, ledger, by_course
 
     def _partitions(self, engine: Engine) -> list[list[int]]:
@@ -180,6 +187,16 @@ class PlanLmsToCredlyOperator(BaseOperator):
             return []
         count = math.ceil(open_issues / self.chunk_size)
         return [[index, count] for index in range(count)]
+
+
+def _not_held(desired: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
+    """Earned (not revoked) learner/template pairs the ledger holds no badge for."""
+    earned = desired.loc[
+        ~desired["revoked"].fillna(False).astype(bool), ["lms_user_id", "email", "badge_template_id"]
+    ]
+    held = ledger[["lms_user_id", "badge_template_id"]].astype(str).drop_duplicates()
+    merged = earned.astype({"lms_user_id": str}).merge(held, how="left", indicator=True)
+    return merged[merged["_merge"].eq("left_only")].drop(columns="_merge").drop_duplicates()
 
 
 def _templates_by(mappings: pd.DataFrame, column: str) -> dict[str, list[str]]:

@@ -5,16 +5,18 @@ The Credly -> LMS direction skips these badges, and revocation only touches them
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
 from credly_sync.planning.frames import frame
 from credly_sync.planning.lms_to_credly import LEDGER_COLUMNS
 from credly_sync.warehouse.schema import issued_badge_ledger, utcnow
+
+LOOKUP_CHUNK = 1000  # learner ids per IN (...) look-up
 
 LEDGER_DETAIL_COLUMNS = (
     *LEDGER_COLUMNS,  # what the planner reads: badge, learner, template, learning object
@@ -24,15 +26,35 @@ LEDGER_DETAIL_COLUMNS = (
 )
 
 
-def read_ledger(engine: Engine, *, live_only: bool = True) -> pd.DataFrame:
+def read_ledger(
+    engine: Engine, *, live_only: bool = True, lms_user_ids: Iterable[str] | None = None
+) -> pd.DataFrame:
     """The ledger's live rows (not revoked or replaced); every row with ``live_only=False``
-    (the Credly -> LMS direction skips every badge this package ever issued)."""
+    (the Credly -> LMS direction skips every badge this package ever issued). With
+    ``lms_user_ids``, only those learners' rows (an indexed look-up, in chunks)."""
     ledger = issued_badge_ledger
     query = select(*[ledger.c[c] for c in LEDGER_DETAIL_COLUMNS])
     if live_only:
         query = query.where(ledger.c.state == "issued")
     with engine.connect() as connection:
-        return frame(connection.execute(query).mappings(), LEDGER_DETAIL_COLUMNS)
+        if lms_user_ids is None:
+            return frame(connection.execute(query).mappings(), LEDGER_DETAIL_COLUMNS)
+        users = sorted({str(user) for user in lms_user_ids})
+        rows = [
+            row
+            for start in range(0, len(users), LOOKUP_CHUNK)
+            for row in connection.execute(
+                query.where(ledger.c.lms_user_id.in_(users[start : start + LOOKUP_CHUNK]))
+            ).mappings()
+        ]
+        return frame(rows, LEDGER_DETAIL_COLUMNS)
+
+
+def count_live(engine: Engine) -> int:
+    """How many badges issued here are live: the base of the mass-revocation check."""
+    ledger = issued_badge_ledger
+    with engine.connect() as connection:
+        return connection.execute(select(func.count()).where(ledger.c.state == "issued")).scalar_one()
 
 
 def ledger_row(badge_id: str, badge: dict[str, Any], learning_object: dict[str, str]) -> dict[str, Any]:
