@@ -32,7 +32,7 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class IntegrationSettings:
-    """The eight CREDLY settings, typed."""
+    """The CREDLY settings, typed."""
 
     batch_sync_start_date: date
     notification_mail_id: str
@@ -42,6 +42,7 @@ class IntegrationSettings:
     course_additional_field: str
     integration_master: str | None
     evidence_title: str
+    lms_api_calls_per_hour: int = 1000
 
     # CREDLY_INTEGRATION_MASTER is scoped to certifications (the article: "Docebo certifications
     # can be synchronized either from Credly to Docebo or vice-versa"); course and learning-plan
@@ -94,6 +95,12 @@ def _master(value: str) -> str | None:
     return value
 
 
+def _calls_per_hour(value: str) -> int:
+    if not value.isdigit() or int(value) == 0:
+        raise ValueError("must be a whole number of calls above 0 (Docebo documents 1000 per hour per IP)")
+    return int(value)
+
+
 def _text(value: str) -> str:
     if value == "":
         raise ValueError("must not be empty")
@@ -117,6 +124,7 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("COURSE_ADDITIONAL_FIELD", "course_additional_field", _text, None),
     SettingSpec("CREDLY_INTEGRATION_MASTER", "integration_master", _master, ""),
     SettingSpec("EVIDENCE_TITLE", "evidence_title", _text, "credly-sync"),
+    SettingSpec("LMS_API_CALLS_PER_HOUR", "lms_api_calls_per_hour", _calls_per_hour, "1000"),
 )
 SPECS_BY_KEY = {spec.key: spec for spec in SPECS}
 

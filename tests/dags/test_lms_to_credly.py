@@ -11,8 +11,10 @@ import pytest
 from airflow.sdk import DagRunState
 from sqlalchemy import Engine, select
 
+from credly_sync.operators import pacing
 from credly_sync.settings import write_setting
 from credly_sync.warehouse.schema import (
+    api_call_budget,
     course_badge_templates,
     credly_integration_mappings,
     issued_badge_ledger,
@@ -356,3 +358,40 @@ def test_an_hourly_run_checks_credly_before_issuing_even_when_duplicates_are_all
         learner(1).email.upper(): ["pending"],
         learner(2).email: ["pending"],
     }
+
+
+def test_two_dags_share_the_lms_budget_and_wait_instead_of_failing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pacing, "BUDGET_WINDOW", 3.0)  # a 3-second "hour"
+    write_setting(world.warehouse, "LMS_API_CALLS_PER_HOUR", "5")
+    for index in range(4):
+        world.complete_course(index, f"2026-03-01 10:1{index}:00")
+    with world.warehouse.begin() as connection:  # credly_to_lms imports the plan template's badges
+        connection.execute(
+            credly_integration_mappings.insert().values(
+                badge_template_id=world.plan_template.id, import_as_external_training=True
+            )
+        )
+    person = learner(6)
+    world.credly.state.issue(
+        {
+            "recipient_email": person.email,
+            "issued_to_first_name": person.first_name,
+            "issued_to_last_name": person.last_name,
+            "badge_template_id": world.plan_template.id,
+            "issued_at": "2026-03-01T09:00:00Z",
+        }
+    )
+    world.docebo.simulator.control.calls.reset()
+    assert world.run(**FULL).state == DagRunState.SUCCESS
+    assert run_dag(world.dagbag, "credly_to_lms", full_reconcile=True).state == DagRunState.SUCCESS
+    assert world.held(world.course_template.id) == {learner(i).email: ["pending"] for i in range(4)}
+    assert [t.user_id for t in world.docebo.world.external_training.values()] == [person.user_id]
+    with world.warehouse.connect() as connection:
+        windows = dict(
+            connection.execute(select(api_call_budget.c.window_start, api_call_budget.c.calls)).all()
+        )
+    assert len(windows) >= 2, "the runs needed more than one window: they waited"
+    assert all(calls <= 5 for calls in windows.values())
+    assert sum(world.docebo.calls().values()) <= sum(windows.values()), "no call outside the budget"

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 from airflow.providers.http.hooks.http import HttpHook
@@ -50,6 +50,14 @@ class ValidationError(ApiError):
 
 class RetriesExhaustedError(ApiError):
     """429/5xx/transport failures outlasted the retry policy."""
+
+
+class RateLimitedError(ApiError):
+    """A 429 whose Retry-After is longer than the policy waits in place: ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: float, **kwargs: Any) -> None:
+        super().__init__(message, status=429, **kwargs)
+        self.retry_after = retry_after
 
 
 class UncertainOutcomeError(ApiError):
@@ -108,6 +116,7 @@ class ApiHttpHook(HttpHook):
         self.retry = retry or RetryPolicy()
         self.pool_size = pool_size
         self.sleep: Callable[[float], None] = time.sleep
+        self.budget: CallBudget | None = None  # e.g. warehouse.budget.ApiBudget, set by operators
         self._session: requests.Session | None = None
 
     def prepare(self) -> None:
@@ -200,6 +209,8 @@ class ApiHttpHook(HttpHook):
         url = self.url_from_endpoint(endpoint)
         last_failure = ""
         for attempt in range(1, self.retry.max_attempts + 1):
+            if self.budget is not None:
+                self.budget.acquire()
             headers: dict[str, str] = {}
             self.authorize(headers)
             try:
@@ -221,6 +232,14 @@ class ApiHttpHook(HttpHook):
             status = response.status_code
             if status == 429:
                 last_failure = "429 Too Many Requests"
+                asked = _seconds(response.headers.get("Retry-After"))
+                if asked is not None and asked > self.retry.max_retry_after:
+                    raise RateLimitedError(
+                        f"the server asks to wait {asked:.0f} s",
+                        retry_after=asked,
+                        method=method,
+                        endpoint=endpoint,
+                    )
                 self._wait(self._retry_after(response, attempt), attempt, method, endpoint, last_failure)
                 continue
             if status >= 500:
@@ -271,6 +290,19 @@ class ApiHttpHook(HttpHook):
             seconds,
         )
         self.sleep(seconds)
+
+
+class CallBudget(Protocol):
+    """Something that paces calls: ``acquire`` returns when one may be sent."""
+
+    def acquire(self) -> None: ...
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 def data_object(body: Any) -> dict[str, Any]:

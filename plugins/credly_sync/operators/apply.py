@@ -23,6 +23,7 @@ from credly_sync.hooks.base import (
     MalformedResponseError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitedError,
     RetriesExhaustedError,
     RetryPolicy,
     UncertainOutcomeError,
@@ -30,6 +31,7 @@ from credly_sync.hooks.base import (
 )
 from credly_sync.runs import is_dry_run
 from credly_sync.settings import load_settings
+from credly_sync.warehouse.budget import BudgetExhaustedError
 from credly_sync.warehouse.engine import WAREHOUSE_CONN_ID, warehouse_engine
 from credly_sync.warehouse.journal import (
     DEFAULT_MAX_ATTEMPTS,
@@ -46,7 +48,7 @@ PROGRESS_EVERY = 200
 RECORD_BATCH = 100  # outcomes written per transaction at most (only those already finished)
 REPORTED = 20  # problems named in the log and the task's error
 
-REJECTED, TRANSIENT, CONNECTION = "rejected", "transient", "connection"
+REJECTED, TRANSIENT, CONNECTION, THROTTLED = "rejected", "transient", "connection", "throttled"
 # Errors that say the call may work later: the hooks' retries ran out or the outcome is unknown.
 TRANSIENT_API_ERRORS = (RetriesExhaustedError, UncertainOutcomeError, MalformedResponseError)
 
@@ -61,9 +63,12 @@ class OperationSkipped(Exception):
 def classify(error: BaseException) -> str:
     """``rejected`` (the API refused this operation for good: sending it again cannot help),
     ``connection`` (401: the connection's credentials are wrong, not the operation) or
-    ``transient`` (anything else, unknown errors included: worth another attempt)."""
+    ``throttled`` (the API budget is spent or a 429 asks for a long wait: not the operation's
+    fault) or ``transient`` (anything else, unknown errors included: worth another attempt)."""
     if isinstance(error, AuthenticationError):
         return CONNECTION
+    if isinstance(error, (BudgetExhaustedError, RateLimitedError)):
+        return THROTTLED
     if isinstance(error, (ValidationError, NotFoundError, PermissionDeniedError)):
         return REJECTED
     if isinstance(error, TRANSIENT_API_ERRORS):
@@ -150,6 +155,7 @@ class ApplyJournalOperator(BaseOperator):
         ]
         self.log.info("%d open operation(s) of kind %s", len(keys), ", ".join(self.kinds))
         run = _Run(keys)
+        self._throttled: BaseException | None = None
         if keys:
             hook = self.get_hook()
             hook.prepare()  # connection look-ups work on the task's main thread only
@@ -160,6 +166,8 @@ class ApplyJournalOperator(BaseOperator):
             "outcomes": dict(sorted(run.outcomes.items())),
         }
         self.log.info("apply summary: %s", summary)
+        if self._throttled is not None:
+            raise self._throttled
         if run.connection_error:
             raise AirflowException(run.connection_error)
         if run.problems:
@@ -237,7 +245,9 @@ class ApplyJournalOperator(BaseOperator):
             return Outcome(entry.op_key, "skipped", last_error=str(error))
         reason = scrub(str(error) if isinstance(error, ApiError) else f"{type(error).__name__}: {error}")
         verdict = classify(error)
-        if verdict == CONNECTION:
+        if verdict == THROTTLED:
+            self._throttled = error  # the task stops and is rescheduled (operators/pacing.py)
+        if verdict in (CONNECTION, THROTTLED):
             return Outcome(entry.op_key, "pending", last_error=reason, counted=False)
         if verdict == REJECTED:
             return Outcome(entry.op_key, "rejected", last_error=reason)

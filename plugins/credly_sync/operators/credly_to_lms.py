@@ -15,6 +15,7 @@ from credly_sync.hooks.base import NotFoundError
 from credly_sync.hooks.credly import CredlyHook
 from credly_sync.hooks.docebo import DoceboHook
 from credly_sync.operators.apply import ApplyJournalOperator, OperationSkipped
+from credly_sync.operators.pacing import lms_budget, paced
 from credly_sync.planning.credly_to_lms import (
     CERTIFICATION_AWARD,
     CERTIFICATION_REVOKE,
@@ -77,6 +78,11 @@ class PlanCredlyToLmsOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         engine = warehouse_engine(self.warehouse_conn_id)
+        self._budget = lms_budget(engine)
+        with paced(self._budget, self.log):
+            return self._plan(context, engine)
+
+    def _plan(self, context: Context, engine: Engine) -> dict[str, Any]:
         settings = load_settings(engine)
         window = sync_window(context, settings, read_watermarks(engine, [CREDLY_BADGE_STREAM]))
         self.log.info("reading Credly badges: %s", window.describe())
@@ -142,6 +148,7 @@ class PlanCredlyToLmsOperator(BaseOperator):
         if not certifications:
             mappings = mappings.assign(certification_code=None)
         docebo = DoceboHook(self.docebo_conn_id)
+        docebo.budget = self._budget
         badges = extract.credly_badges(credly, mappings["badge_template_id"].dropna(), window)
         users = extract.lms_users(docebo, badges["recipient_email"])
         code = mappings["certification_code"].map(_code)
@@ -180,8 +187,15 @@ class DoceboApplyOperator(ApplyJournalOperator):
         super().__init__(**kwargs)
         self.docebo_conn_id = docebo_conn_id
 
+    def execute(self, context: Context) -> dict[str, Any]:
+        self._budget = lms_budget(warehouse_engine(self.warehouse_conn_id))
+        with paced(self._budget, self.log):
+            return super().execute(context)
+
     def get_hook(self) -> DoceboHook:
-        return DoceboHook(self.docebo_conn_id, retry=self.http_retry, pool_size=self.max_workers)
+        hook = DoceboHook(self.docebo_conn_id, retry=self.http_retry, pool_size=self.max_workers)
+        hook.budget = self._budget
+        return hook
 
 
 class ApplyExternalTrainingOperator(DoceboApplyOperator):

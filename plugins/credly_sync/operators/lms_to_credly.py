@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine
 from credly_sync.extract import lms
 from credly_sync.hooks.credly import CredlyHook
 from credly_sync.hooks.docebo import DoceboHook
+from credly_sync.operators.pacing import lms_budget, paced
 from credly_sync.planning.credly_to_lms import CERTIFICATION_AWARD
 from credly_sync.planning.lms_to_credly import (
     DESIRED_COLUMNS,
@@ -75,6 +76,11 @@ class PlanLmsToCredlyOperator(BaseOperator):
 
     def execute(self, context: Context) -> list[list[int]]:
         engine = warehouse_engine(self.warehouse_conn_id)
+        self._budget = lms_budget(engine)
+        with paced(self._budget, self.log):
+            return self._plan(context, engine)
+
+    def _plan(self, context: Context, engine: Engine) -> list[list[int]]:
         settings = load_settings(engine)
         streams = lms_streams(LMS_NAME)
         window = sync_window(context, settings, read_watermarks(engine, streams))
@@ -144,6 +150,7 @@ class PlanLmsToCredlyOperator(BaseOperator):
     def _extract(self, engine: Engine, settings: IntegrationSettings, window: SyncWindow) -> tuple[Any, ...]:
         """Achievements with learner details, badges held, the ledger, and course -> template."""
         docebo = DoceboHook(self.docebo_conn_id)
+        docebo.budget = self._budget
         usable, problems = usable_active_mappings(engine)
         for problem in problems:
             self.log.warning("mapping skipped: %s", problem)

@@ -169,6 +169,14 @@ sync_watermarks = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow),
 )
 
+api_call_budget = Table(
+    "api_call_budget",
+    metadata,
+    Column("api", String(64), primary_key=True),
+    Column("window_start", DateTime(timezone=True), primary_key=True),
+    Column("calls", Integer, nullable=False),  # reserved by the tasks of the deployment so far
+)
+
 BADGE_HOLDERS_VIEW = "badge_holders_view"
 #: For BI tools: one row per badge, with whether it is held now (accepted and not expired).
 BADGE_HOLDERS_VIEW_SQL = f"""
