@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from credly_sync.extract.progress import logged
+from credly_sync.hooks.base import NotFoundError
 from credly_sync.hooks.credly import CredlyHook
 from credly_sync.hooks.docebo import DoceboHook
 from credly_sync.planning.frames import ZERO_DATE, frame
@@ -32,6 +33,7 @@ ACHIEVEMENT_COLUMNS = tuple(c for c in DESIRED_COLUMNS if c not in LEARNER_COLUM
 ACHIEVEMENT_BASE = tuple(c for c in ACHIEVEMENT_COLUMNS if c != "badge_template_id")
 ENROLLMENT_COLUMNS = ("lms_user_id", "object_type", "object_id", "object_name", "completed_at", "status")
 EMAIL_CHUNK = 50  # recipient e-mails per Credly look-up
+LEARNERS_READ_ONE_BY_ONE = 100  # fewer learners than this are read by id, not by paging all users
 CREDLY_SOURCE = "credly"  # the award source credly_to_lms sets (operators/credly_to_lms.py AWARD_SOURCE)
 
 
@@ -160,19 +162,26 @@ def certification_achievements(
 
 
 def learners(hook: DoceboHook, user_ids: Iterable[str]) -> pd.DataFrame:
-    """E-mail and names of the given LMS users (the whole user list is paged once)."""
-    wanted = set(user_ids)
+    """E-mail and names of the given LMS users: read one by one while they are few (an hourly
+    run: a call each), else the user list paged once (a batch sync)."""
+    wanted = sorted({str(u) for u in user_ids})
     if not wanted:
         return frame([], LEARNER_COLUMNS)
+    if len(wanted) <= LEARNERS_READ_ONE_BY_ONE:
+        rows = []
+        for user_id in wanted:
+            try:
+                user = hook.get_user(int(user_id))
+            except NotFoundError:
+                log.warning("LMS user %s no longer exists: not sent", user_id)
+                continue
+            rows.append({"lms_user_id": user_id, **{k: user.get(k) for k in LEARNER_COLUMNS[1:]}})
+        return frame(rows, LEARNER_COLUMNS)
+    ids = set(wanted)
     rows = (
-        {
-            "lms_user_id": str(u["user_id"]),
-            "email": u.get("email"),
-            "first_name": u.get("first_name"),
-            "last_name": u.get("last_name"),
-        }
+        {"lms_user_id": str(u["user_id"]), **{k: u.get(k) for k in LEARNER_COLUMNS[1:]}}
         for u in logged(hook.iter_users(), "users")
-        if str(u["user_id"]) in wanted
+        if str(u["user_id"]) in ids
     )
     return frame(rows, LEARNER_COLUMNS)
 
