@@ -74,7 +74,7 @@ class PlanLmsToCredlyOperator(BaseOperator):
     def execute(self, context: Context) -> list[list[int]]:
         engine = warehouse_engine(self.warehouse_conn_id)
         settings = load_settings(engine)
-        window = sync_window(context, settings)
+        window = self.window(context, settings)
         self.log.info("reading LMS achievements: %s", window.describe())
         if not settings.lms_certifications_to_credly:
             self.log.info("certification awards are not read: CREDLY_INTEGRATION_MASTER is CREDLY")
@@ -114,6 +114,14 @@ class PlanLmsToCredlyOperator(BaseOperator):
         context["ti"].xcom_push(key="summary", value=summary)
         return [] if dry_run else self._partitions(engine)
 
+    def window(self, context: Context, settings: IntegrationSettings) -> SyncWindow:
+        """What the run reads (the event DAG's subclass reads its learners' whole history)."""
+        return sync_window(context, settings)
+
+    def docebo_hook(self) -> DoceboHook:
+        """The LMS reads go through this hook (the event DAG's narrows them to its learners)."""
+        return DoceboHook(self.docebo_conn_id)
+
     @staticmethod
     def _supersede(
         connection: Connection,
@@ -137,7 +145,7 @@ class PlanLmsToCredlyOperator(BaseOperator):
 
     def _extract(self, engine: Engine, settings: IntegrationSettings, window: SyncWindow) -> tuple[Any, ...]:
         """Achievements with learner details, badges held, the ledger, and course -> template."""
-        docebo = DoceboHook(self.docebo_conn_id)
+        docebo = self.docebo_hook()
         usable, problems = usable_active_mappings(engine)
         for problem in problems:
             self.log.warning("mapping skipped: %s", problem)
