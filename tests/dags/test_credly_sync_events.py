@@ -33,7 +33,13 @@ class World:
     learning plan template and an external training template wired up."""
 
     def __init__(
-        self, dagbag: Any, credly: CredlySim, docebo: DoceboSim, warehouse: Engine, intake: str
+        self,
+        dagbag: Any,
+        credly: CredlySim,
+        docebo: DoceboSim,
+        warehouse: Engine,
+        intake: str,
+        learners: int = 12,
     ) -> None:
         self.dagbag, self.credly, self.docebo, self.warehouse, self.intake = (
             dagbag,
@@ -42,7 +48,9 @@ class World:
             warehouse,
             intake,
         )
-        docebo.seed(3, learners=12, courses=2, learning_plans=1, certifications=1, completions=0, awards=0)
+        docebo.seed(
+            3, learners=learners, courses=2, learning_plans=1, certifications=1, completions=0, awards=0
+        )
         self.course_template = credly.create_template("Cloud Basics")
         self.plan_template = credly.create_template("Data Path")
         self.training_template = credly.create_template("Outside Training")
