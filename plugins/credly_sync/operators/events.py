@@ -28,7 +28,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from credly_sync.extract.scoped import EarnerScopedCredlyHook, LearnerScopedDoceboHook
+from credly_sync.extract.scoped import EarnerScopedCredlyHook, EarnerScopedDoceboHook, LearnerScopedDoceboHook
 from credly_sync.hooks.base import ApiError, AuthenticationError, NotFoundError
 from credly_sync.hooks.credly import CredlyHook
 from credly_sync.hooks.docebo import DoceboHook
@@ -248,6 +248,9 @@ class PlanCredlyEventsOperator(_InboxEvents, PlanCredlyToLmsOperator):
 
     def credly_hook(self) -> CredlyHook:
         return EarnerScopedCredlyHook(self.credly_conn_id, self._emails, per_page=self.credly_page_size)
+
+    def docebo_hook(self) -> DoceboHook:
+        return EarnerScopedDoceboHook(self.docebo_conn_id, self._emails)
 
     def window(self, context: Context, settings: IntegrationSettings) -> SyncWindow:
         return events_window(settings)
