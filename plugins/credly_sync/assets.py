@@ -6,3 +6,7 @@ from airflow.sdk import Asset
 BADGE_TEMPLATES_TABLE = Asset(
     name="credly_badge_templates", uri="credly-sync://warehouse/credly_badge_templates"
 )
+
+#: Updated by the webhook intake (in the API server) when it stores new events; the event DAG
+#: runs when it changes (and every minute, in case a notification was lost).
+WEBHOOK_INBOX = Asset(name="credly_sync_event_inbox", uri="credly-sync://warehouse/event_inbox")

@@ -44,6 +44,8 @@ from credly_sync.warehouse.holders import find_holders
 from credly_sync.warehouse.journal import PROBLEM_STATUSES, reopen
 from credly_sync.warehouse.mappings import export_mappings, import_mappings, parse_mapping_csv
 from credly_sync.warehouse.status import (
+    inbox_counts,
+    inbox_failures,
     journal_counts,
     journal_failures,
     journal_status_counts,
@@ -200,7 +202,21 @@ def _status(engine: Engine) -> int:
         )
     if problems:
         print("fix the cause, then: python -m credly_sync journal retry --status failed (or a KEY, --kind K)")
+    _inbox_status(engine)
     return 0
+
+
+def _inbox_status(engine: Engine) -> None:
+    print("webhook inbox (source, status):")
+    for (source, status), count in sorted(inbox_counts(engine).items()):
+        print(f"  {source:24} {status:10} {count}")
+    failed = inbox_failures(engine)
+    print(f"failed webhook events (newest {len(failed)}; the batch syncs apply what they were about):")
+    for event in failed:
+        print(
+            f"  {event['source']} {event['event_type']} {event['event_id']} "
+            f"(attempts {event['attempts']}): {event['last_error']}"
+        )
 
 
 def _retry(engine: Engine, args: argparse.Namespace) -> int:

@@ -592,6 +592,26 @@ def test_webhook_grouped_payloads(small_world: DoceboSim, receiver: Receiver) ->
     assert "payload" not in receiver.bodies[0]
 
 
+def test_webhook_groups_hold_at_most_25_payloads(small_world: DoceboSim, receiver: Receiver) -> None:
+    small_world.seed(learners=10, courses=3, certifications=1, completions=0, awards=0)
+    small_world.admin("PUT", "webhook", json={"grouped": True})
+    learners = sorted(small_world.world.users)
+    courses = sorted(small_world.world.courses)
+    rows = [{"user_id": u, "course_id": c} for u in learners for c in courses][:30]
+    assert len(rows) == 30, "the small world has enough enrollments for two groups"
+    small_world.admin("POST", "enrollments/complete", json={"completions": rows})
+    assert small_world.simulator.webhooks.wait_idle(10)
+    assert [len(b["payloads"]) for b in receiver.bodies] == [25, 5]
+    assert len({b["message_id"] for b in receiver.bodies}) == 2
+
+
+def test_webhook_duplicates_delivered_bodies(small_world: DoceboSim, receiver: Receiver) -> None:
+    small_world.admin("PUT", "webhook", json={"duplicate_rate": 1.0, "max_attempts": 2})
+    _completions(small_world)
+    ids = [b["message_id"] for b in receiver.bodies]
+    assert len(ids) == 4 and len(set(ids)) == 2, "each message arrives twice, with the same id"
+
+
 def test_webhook_retries_until_200(small_world: DoceboSim, receiver: Receiver) -> None:
     receiver.statuses.extend([500, 201])
     body = {"id_cert": 902, "user_id": 10003, "issued_on": "2026-03-01"}

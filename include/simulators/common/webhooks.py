@@ -4,13 +4,17 @@ and the ``/_admin/webhook`` routes that steer it.
 Each simulator says what it POSTs (its bodies) and how a body is named in the attempt log
 (:meth:`WebhookSender.describe`); this module does the rest. Only HTTP 200 is success;
 anything else (another status, an error, a timeout) is retried after ``base * factor ** (n - 1)``
-seconds up to ``max_attempts`` attempts. Every attempt is recorded for tests.
+seconds up to ``max_attempts`` attempts. Delivery is at least once, as the real services'
+is: with ``duplicate_rate`` > 0 a delivered body is sent again that share of the time
+(``retry_base`` seconds later: the sender missed the answer), so a receiver must de-duplicate.
+Every attempt is recorded for tests.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import random
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -50,6 +54,8 @@ class WebhookConfig:
     retry_factor: float = 2.0
     max_attempts: int = 10
     timeout: float = 5.0
+    duplicate_rate: float = 0.0  # share of delivered bodies sent once more
+    duplicate_seed: int = 0
 
     def delay_after(self, attempt: int) -> float:
         return self.retry_base * self.retry_factor ** (attempt - 1)
@@ -74,6 +80,7 @@ class WebhookSender(Generic[Config]):
         self._condition = threading.Condition()
         self._thread: threading.Thread | None = None
         self._session = requests.Session()
+        self._random = random.Random(config.duplicate_seed)
 
     def describe(self, body: JsonBody) -> tuple[str, str]:
         """``(id, event)`` of a body, for the attempt log."""
@@ -151,7 +158,17 @@ class WebhookSender(Generic[Config]):
                 self.attempts.append(DeliveryAttempt(*self.describe(body), attempt, url, status, error))
                 if status != 200 and attempt < self.config.max_attempts and not self._closed:
                     self._push(time.monotonic() + self.config.delay_after(attempt), attempt + 1, url, body)
+                elif (
+                    status == 200
+                    and attempt < self.config.max_attempts
+                    and not self._closed
+                    and self._duplicate()
+                ):
+                    self._push(time.monotonic() + self.config.retry_base, attempt + 1, url, body)
                 self._condition.notify_all()
+
+    def _duplicate(self) -> bool:
+        return self.config.duplicate_rate > 0 and self._random.random() < self.config.duplicate_rate
 
     def _next_due(self) -> _Queued | None:
         """Wait (holding the condition) for the earliest queued delivery to fall due."""

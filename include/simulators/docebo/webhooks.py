@@ -1,7 +1,7 @@
 """Outgoing webhooks (lms-apis.md §1.7): each change POSTed as JSON to the configured URL.
 
 One message per payload (``payload``), or, with ``grouped`` on ("Allow the platform to group
-payloads"), one message per change carrying all its payloads (``payloads``). Delivery (queue,
+payloads"), messages of up to ``max_group`` (25) payloads of the change (``payloads``). Delivery (queue,
 daemon thread, retries until HTTP 200, attempt log) is the shared
 :mod:`include.simulators.common.webhooks`; this module says what Docebo sends.
 """
@@ -26,6 +26,7 @@ class WebhookConfig(common.WebhookConfig):
     """Where to deliver, whether to group payloads, and how hard to retry (seconds)."""
 
     grouped: bool = False
+    max_group: int = 25  # "events of one type are grouped, up to 25 per message"
     webhook_id: int = 1
     retry_base: float = WEBHOOK_RETRY_BASE
     retry_factor: float = WEBHOOK_RETRY_FACTOR
@@ -46,7 +47,11 @@ class WebhookSender(common.WebhookSender[WebhookConfig]):
         def messages(config: WebhookConfig) -> list[dict[str, Any]]:
             batch = len(payloads) > 1
             if config.grouped:
-                return [self._message(config, event, batch, {"payloads": payloads})]
+                size = max(1, config.max_group)
+                return [
+                    self._message(config, event, batch, {"payloads": payloads[start : start + size]})
+                    for start in range(0, len(payloads), size)
+                ]
             return [self._message(config, event, batch, {"payload": payload}) for payload in payloads]
 
         self.send(messages)

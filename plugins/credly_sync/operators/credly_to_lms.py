@@ -30,7 +30,7 @@ from credly_sync.planning.credly_to_lms import (
 )
 from credly_sync.planning.frames import frame
 from credly_sync.runs import CREDLY_BADGE_STREAM, SyncWindow, is_dry_run, sync_window
-from credly_sync.settings import load_settings
+from credly_sync.settings import IntegrationSettings, load_settings
 from credly_sync.warehouse.engine import WAREHOUSE_CONN_ID, warehouse_engine
 from credly_sync.warehouse.holders import upsert_holders
 from credly_sync.warehouse.journal import JournalEntry, record_operations, supersede_unplanned
@@ -84,11 +84,11 @@ class PlanCredlyToLmsOperator(BaseOperator):
 
     def _plan(self, context: Context, engine: Engine) -> dict[str, Any]:
         settings = load_settings(engine)
-        window = sync_window(context, settings, read_watermarks(engine, [CREDLY_BADGE_STREAM]))
+        window = self.window(context, settings, engine)
         self.log.info("reading Credly badges: %s", window.describe())
         if not settings.credly_certifications_to_lms:
             self.log.info("certification awards are not planned: CREDLY_INTEGRATION_MASTER is the LMS")
-        credly = CredlyHook(self.credly_conn_id, per_page=self.credly_page_size)
+        credly = self.credly_hook()
         organization_id = credly.organization_id
         inputs, unknown_codes = self._extract(credly, engine, window, settings.credly_certifications_to_lms)
         plan = plan_credly_to_lms(
@@ -136,6 +136,18 @@ class PlanCredlyToLmsOperator(BaseOperator):
         self.log.info("plan: %s", {k: v for k, v in summary.items() if not isinstance(v, list)})
         return summary
 
+    def window(self, context: Context, settings: IntegrationSettings, engine: Engine) -> SyncWindow:
+        """What the run reads: from the badge stream's watermark (the event DAG's subclass reads
+        its earners' whole history and leaves the watermark alone)."""
+        return sync_window(context, settings, read_watermarks(engine, [CREDLY_BADGE_STREAM]))
+
+    def credly_hook(self) -> CredlyHook:
+        """The badge reads go through this hook (the event DAG's narrows them to its earners)."""
+        return CredlyHook(self.credly_conn_id, per_page=self.credly_page_size)
+
+    def docebo_hook(self) -> DoceboHook:
+        return DoceboHook(self.docebo_conn_id)
+
     def _extract(
         self, credly: CredlyHook, engine: Engine, window: SyncWindow, certifications: bool
     ) -> tuple[dict[str, pd.DataFrame], list[str]]:
@@ -147,7 +159,7 @@ class PlanCredlyToLmsOperator(BaseOperator):
         mappings = frame(usable, MAPPING_COLUMNS)
         if not certifications:
             mappings = mappings.assign(certification_code=None)
-        docebo = DoceboHook(self.docebo_conn_id)
+        docebo = self.docebo_hook()
         docebo.budget = self._budget
         badges = extract.credly_badges(credly, mappings["badge_template_id"].dropna(), window)
         users = extract.lms_users(docebo, badges["recipient_email"])

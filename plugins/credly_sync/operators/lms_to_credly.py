@@ -83,7 +83,7 @@ class PlanLmsToCredlyOperator(BaseOperator):
     def _plan(self, context: Context, engine: Engine) -> list[list[int]]:
         settings = load_settings(engine)
         streams = lms_streams(LMS_NAME)
-        window = sync_window(context, settings, read_watermarks(engine, streams))
+        window = self.window(context, settings, engine)
         self.log.info("reading LMS achievements: %s", window.describe())
         if not settings.lms_certifications_to_credly:
             self.log.info("certification awards are not read: CREDLY_INTEGRATION_MASTER is CREDLY")
@@ -126,6 +126,15 @@ class PlanLmsToCredlyOperator(BaseOperator):
         context["ti"].xcom_push(key="summary", value=summary)
         return [] if dry_run else self._partitions(engine)
 
+    def window(self, context: Context, settings: IntegrationSettings, engine: Engine) -> SyncWindow:
+        """What the run reads: from the streams' watermarks (the event DAG's subclass reads its
+        learners' whole history and leaves the watermarks alone)."""
+        return sync_window(context, settings, read_watermarks(engine, lms_streams(LMS_NAME)))
+
+    def docebo_hook(self) -> DoceboHook:
+        """The LMS reads go through this hook (the event DAG's narrows them to its learners)."""
+        return DoceboHook(self.docebo_conn_id)
+
     @staticmethod
     def _supersede(
         connection: Connection,
@@ -149,7 +158,7 @@ class PlanLmsToCredlyOperator(BaseOperator):
 
     def _extract(self, engine: Engine, settings: IntegrationSettings, window: SyncWindow) -> tuple[Any, ...]:
         """Achievements with learner details, badges held, the ledger, and course -> template."""
-        docebo = DoceboHook(self.docebo_conn_id)
+        docebo = self.docebo_hook()
         docebo.budget = self._budget
         usable, problems = usable_active_mappings(engine)
         for problem in problems:

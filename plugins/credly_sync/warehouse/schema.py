@@ -116,12 +116,16 @@ event_inbox = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("source", String(32), nullable=False),
     Column("event_id", String(255), nullable=False),
+    Column("event_type", String(128), nullable=True),
     Column("payload", JSON, nullable=False),
     Column("status", String(16), nullable=False, default="received"),
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),  # retry after a failure
     Column("last_error", Text, nullable=True),
     Column("received_at", DateTime(timezone=True), nullable=False, default=utcnow),
     Column("processed_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("source", "event_id", name="uq_event_inbox_source_event"),
+    Index("ix_event_inbox_status_source", "status", "source"),
 )
 
 # Every badge of an organisation as Credly last showed it: "who holds badge X" without an API call.

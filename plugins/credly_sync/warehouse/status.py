@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from credly_sync.warehouse.journal import PROBLEM_STATUSES
-from credly_sync.warehouse.schema import metadata, operation_journal
+from credly_sync.warehouse.schema import event_inbox, metadata, operation_journal
 
 
 def table_counts(engine: Engine) -> dict[str, int]:
@@ -50,6 +50,34 @@ def journal_failures(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
         )
         .where(journal.c.status.in_(PROBLEM_STATUSES))
         .order_by(journal.c.updated_at.desc(), journal.c.op_key)
+        .limit(limit)
+    )
+    with engine.connect() as connection:
+        return [dict(row._mapping) for row in connection.execute(query)]
+
+
+def inbox_counts(engine: Engine) -> dict[tuple[str, str], int]:
+    """Inbox rows per (source, status)."""
+    inbox = event_inbox
+    query = select(inbox.c.source, inbox.c.status, func.count()).group_by(inbox.c.source, inbox.c.status)
+    with engine.connect() as connection:
+        return {(source, status): count for source, status, count in connection.execute(query)}
+
+
+def inbox_failures(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
+    """The most recent events closed as failed, with their reasons."""
+    inbox = event_inbox
+    query = (
+        select(
+            inbox.c.source,
+            inbox.c.event_id,
+            inbox.c.event_type,
+            inbox.c.attempts,
+            inbox.c.last_error,
+            inbox.c.processed_at,
+        )
+        .where(inbox.c.status == "failed")
+        .order_by(inbox.c.processed_at.desc(), inbox.c.id.desc())
         .limit(limit)
     )
     with engine.connect() as connection:
