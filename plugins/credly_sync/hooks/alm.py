@@ -353,19 +353,14 @@ class AlmHook(ApiHttpHook):
 
     # --- internals ----------------------------------------------------------------------------
 
-    def _walk(
-        self, endpoint: str, filters: Mapping[str, Any], include: str | None = None
-    ) -> Iterator[dict[str, Any]]:
+    def _walk(self, endpoint: str, filters: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         """Yield every item of a list, one call per page, while ``links.next`` leads on.
 
         Each next request keeps our own query (a server may drop it from the link) and takes
-        the cursor from the link; it always goes to the connection's host and API."""
+        the cursor from the link; it always goes to the connection's host and API. (No read
+        here uses ``include``, so pages hold up to 100 items, not 10.)"""
         params = {key: value for key, value in filters.items() if value not in (None, "")}
-        if include:
-            params["include"] = include
-        params[shapes.LIMIT] = min(
-            self.page_size, shapes.MAX_PAGE_SIZE_WITH_INCLUDE if include else self.page_size
-        )
+        params[shapes.LIMIT] = self.page_size
         seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
         while True:
             body = self.call("GET", endpoint, params=params)

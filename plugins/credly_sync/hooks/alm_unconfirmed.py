@@ -24,7 +24,6 @@ AUTH_SCHEME = "oauth"
 REFRESH_TOKEN_EXTRA = "refresh_token"  # the connection extra that holds the refresh token
 
 MAX_PAGE_SIZE = 100  # documented
-MAX_PAGE_SIZE_WITH_INCLUDE = 10  # documented
 LIMIT, CURSOR = "page[limit]", "page[cursor]"
 LO_TYPES_FILTER = "filter.loTypes"  # documented
 USER_BADGES_SORT = "dateAchieved"  # documented
