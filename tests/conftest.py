@@ -20,4 +20,5 @@ pytest_plugins = [
     "tests.fixtures.credly",
     "tests.fixtures.docebo",
     "tests.fixtures.graph",
+    "tests.fixtures.alm",
 ]

@@ -6,6 +6,8 @@ settings set KEY VALUE       store one setting (validated first)
 settings import FILE         store settings from CSV (integration,key,value); all or nothing
 mappings import FILE         add or update Credly integration mappings from CSV
 mappings export [FILE]       write the mappings as CSV (stdout without FILE)
+alm badge-csv export|import FILE
+                             Adobe Learning Manager badge.csv <-> Credly templates / ALM badge mappings
 status                       rows per table, journal by status and kind, failed and rejected operations
 journal retry [KEY ...] [--kind K] [--status failed|rejected]
                              re-open failed / rejected operations once their cause is fixed
@@ -25,6 +27,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from credly_sync.alm_cli import add_alm_commands, run_alm_command
 from credly_sync.settings import (
     INTEGRATION,
     SettingsError,
@@ -75,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     mappings.add_parser("import").add_argument("file", type=Path)
     mappings.add_parser("export").add_argument("file", type=Path, nargs="?")
 
+    add_alm_commands(commands)
     commands.add_parser("status", help="warehouse counts and journal failures")
 
     journal = commands.add_parser("journal", help="the operations journal").add_subparsers(
@@ -123,6 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _retry(engine, args)
     if args.command == "holders":
         return _holders(engine, args)
+    if args.command == "alm":
+        return run_alm_command(engine, args)
     return _status(engine)
 
 

@@ -181,6 +181,22 @@ api_call_budget = Table(
     Column("calls", Integer, nullable=False),  # reserved by the tasks of the deployment so far
 )
 
+# Adobe Learning Manager badges read from a badge.csv: which Credly template each ALM badge is
+# (externalBadgeId), by the badge.csv id and by name, since ALM gives migrated badges ids of its own.
+alm_badge_mappings = Table(
+    "alm_badge_mappings",
+    metadata,
+    Column("alm_badge_id", String(64), primary_key=True),
+    Column("badge_name", String(64), nullable=False),
+    Column("badge_template_id", String(64), nullable=False, index=True),
+    Column("external_badge_provider", String(32), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("image_url", String(1024), nullable=False),
+    Column("badge_created_at", DateTime(timezone=True), nullable=False),
+    Column("badge_modified_at", DateTime(timezone=True), nullable=True),
+    *_timestamps(),
+)
+
 BADGE_HOLDERS_VIEW = "badge_holders_view"
 #: For BI tools: one row per badge, with whether it is held now (accepted and not expired).
 BADGE_HOLDERS_VIEW_SQL = f"""
