@@ -35,6 +35,7 @@ from credly_sync.warehouse.holders import upsert_holders
 from credly_sync.warehouse.journal import JournalEntry, record_operations, supersede_unplanned
 from credly_sync.warehouse.ledger import read_ledger
 from credly_sync.warehouse.mappings import usable_active_mappings
+from credly_sync.webui.links import CredlySyncPageLink
 
 REPORTED = 50  # unmatched badges and planned keys listed in the log and the summary
 AWARD_SOURCE = "Credly"
@@ -58,6 +59,7 @@ class PlanCredlyToLmsOperator(BaseOperator):
     """
 
     template_fields = ("credly_conn_id", "docebo_conn_id", "warehouse_conn_id")
+    operator_extra_links = (CredlySyncPageLink(),)
 
     def __init__(
         self,

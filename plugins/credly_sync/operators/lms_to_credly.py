@@ -36,6 +36,7 @@ from credly_sync.warehouse.journal import (
 from credly_sync.warehouse.ledger import read_ledger
 from credly_sync.warehouse.mappings import usable_active_mappings
 from credly_sync.warehouse.templates import read_template_table, replace_course_templates
+from credly_sync.webui.links import CredlySyncPageLink
 
 REPORTED_LEARNERS = 50
 REPORTED_FIELDS = ("lms_user_id", "object_type", "object_id", "badge_template_id", "reason")
@@ -55,6 +56,7 @@ class PlanLmsToCredlyOperator(BaseOperator):
     """
 
     template_fields = ("docebo_conn_id", "credly_conn_id", "warehouse_conn_id")
+    operator_extra_links = (CredlySyncPageLink(),)
 
     def __init__(
         self,
