@@ -13,7 +13,7 @@ export AIRFLOW__CORE__PLUGINS_FOLDER := $(ROOT)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export PYTHONPATH := $(ROOT):$(ROOT)/plugins
 
-.PHONY: install demo test lint format clean
+.PHONY: install test-deps demo test lint format clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 install: $(VENV)/.installed
+
+# System tools of the distributed test (tests/distributed/): Redis as the Celery broker and the
+# PostgreSQL client. Idempotent: apt-get runs only when a tool is missing.
+test-deps:
+	@command -v redis-server >/dev/null && command -v psql >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server postgresql-client; }
 
 demo: install
 	$(BIN)/python scripts/demo.py
@@ -34,7 +40,7 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: install lint
+test: install test-deps lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS) || { rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit 5): failing on purpose" >&2; fi; exit $$rc; }
 

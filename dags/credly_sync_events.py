@@ -2,7 +2,7 @@
 ### Real time: webhook events from Credly and the LMS, applied within a minute
 
 The webhook intake (the `credly_sync_webhooks` plugin, served by the Airflow API server at
-`/credly-sync/webhooks/<source>`) stores each event once in the warehouse's `event_inbox`
+`/credly-sync-intake/webhooks/<source>`) stores each event once in the warehouse's `event_inbox`
 and records an Asset event; this DAG drains the inbox through **the same plans, journal and
 apply operators as the batch DAGs** `lms_to_credly` and `credly_to_lms`, for the learners and
 earners the events name. Docebo Connect calls these the "Event Dispatcher" recipes.

@@ -13,6 +13,7 @@ journal retry [KEY ...] [--kind K] [--status failed|rejected]
                              re-open failed / rejected operations once their cause is fixed
 holders QUERY [--org ID] [--format table|csv|json] [--all]
                              who holds badges whose template name contains QUERY (warehouse only)
+doctor                       check every connection, the warehouse migration and the settings
 """
 
 from __future__ import annotations
@@ -24,10 +25,21 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from airflow.providers.smtp.hooks.smtp import SmtpHook
+from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowNotFoundException
 from sqlalchemy import Engine
 
 from credly_sync.alm_cli import add_alm_commands, run_alm_command
+from credly_sync.health import FAILED, OK, WARNING, Check, credly_token_age, run_checks
+from credly_sync.hooks.base import RetryPolicy
+from credly_sync.hooks.credly import CredlyHook
+from credly_sync.hooks.docebo import DoceboHook
+from credly_sync.hooks.graph import GraphHook
+from credly_sync.profile_exports import ENV_VAR as PROFILE_EXPORTS_ENV
+from credly_sync.profile_exports import load_exports
 from credly_sync.settings import (
     INTEGRATION,
     SettingsError,
@@ -98,6 +110,18 @@ def build_parser() -> argparse.ArgumentParser:
     holders.add_argument(
         "--all", action="store_true", help="also revoked, rejected, replaced and expired badges"
     )
+
+    doctor = commands.add_parser("doctor", help="check connections, warehouse migration and settings")
+    doctor.add_argument("--credly-conn-id", default="credly_default")
+    doctor.add_argument("--docebo-conn-id", default="docebo_default")
+    doctor.add_argument("--smtp-conn-id", default="smtp_default")
+    doctor.add_argument(
+        "--msgraph-conn-id",
+        action="append",
+        default=[],
+        help="Graph connection to check (default: those of CREDLY_SYNC_M365_EXPORTS, else "
+        "msgraph_default when it is defined)",
+    )
     return parser
 
 
@@ -107,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Airflow's "server" context connections are looked up in the metadata database too, not only
     # in the environment and secrets backends (airflow.sdk.execution_time.supervisor).
     os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")
+    if args.command == "doctor":  # before the engine: a broken warehouse is one of its findings
+        return _doctor(args)
     engine = warehouse_engine(args.conn_id)
     if args.command == "migrate":
         migrate(engine)
@@ -277,3 +303,81 @@ def _holders(engine: Engine, args: argparse.Namespace) -> int:
 
 def _day(value: object) -> str:
     return value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else ""
+
+
+# One attempt and a short timeout: the doctor reports an outage, it does not wait it out.
+DOCTOR_RETRY = RetryPolicy(max_attempts=1, timeout=10.0)
+LEVEL_MARKS = {OK: "ok", WARNING: "WARNING", FAILED: "FAILED"}
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    """Every connection, the warehouse and the settings, one line each; exit 1 on a failure."""
+    checks: list[tuple[str, Any]] = [
+        (f"warehouse {args.conn_id}", lambda: _check_warehouse(args.conn_id)),
+        (args.credly_conn_id, lambda: _check_credly(args.credly_conn_id)),
+        (
+            args.docebo_conn_id,
+            lambda: _check_api(DoceboHook(args.docebo_conn_id, retry=DOCTOR_RETRY), name=args.docebo_conn_id),
+        ),
+        (args.smtp_conn_id, lambda: _check_api(SmtpHook(args.smtp_conn_id), name=args.smtp_conn_id)),
+    ]
+    for graph_conn_id in _graph_conn_ids(args.msgraph_conn_id):
+        checks.append(
+            (graph_conn_id, lambda c=graph_conn_id: _check_api(GraphHook(c, retry=DOCTOR_RETRY), name=c))
+        )
+    results = run_checks(checks)
+    width = max(len(check.name) for check in results)
+    print("credly-sync doctor")
+    for check in results:
+        print(f"  {LEVEL_MARKS[check.level]:8} {check.name:{width}}  {check.detail}")
+    failed = sum(check.level == FAILED for check in results)
+    warned = sum(check.level == WARNING for check in results)
+    print(f"{failed} failed, {warned} warning(s), {len(results) - failed - warned} ok")
+    return 1 if failed else 0
+
+
+def _check_warehouse(conn_id: str) -> list[Check]:
+    engine = warehouse_engine(conn_id)
+    name = f"warehouse {conn_id}"
+    current, head = current_revision(engine), head_revision()
+    if current != head:
+        return [
+            Check(
+                name,
+                FAILED,
+                f"{engine.dialect.name}, schema revision {current}, not {head}: run "
+                f"`python -m credly_sync --conn-id {conn_id} migrate`",
+            )
+        ]
+    results = [Check(name, OK, f"{engine.dialect.name}, schema revision {current} (current)")]
+    try:
+        settings = load_settings(engine)
+    except SettingsError as exc:
+        problems = "; ".join(exc.problems)
+        return [*results, Check("settings", FAILED, f"{problems} (`python -m credly_sync settings set`)")]
+    return [*results, Check("settings", OK, f"valid: {settings}")]
+
+
+def _check_credly(conn_id: str) -> list[Check]:
+    hook = CredlyHook(conn_id, retry=DOCTOR_RETRY)
+    connected = _check_api(hook, name=conn_id)
+    age = credly_token_age(conn_id, hook.get_connection(conn_id).extra_dejson)
+    return [connected, Check(f"{conn_id} token", age.level, age.message)]
+
+
+def _check_api(hook: Any, *, name: str) -> Check:
+    """The hook's own connection test (the Airflow UI's "Test" button)."""
+    ok, message = hook.test_connection()
+    return Check(name, OK if ok else FAILED, message)
+
+
+def _graph_conn_ids(given: list[str]) -> list[str]:
+    if given:
+        return given
+    if os.environ.get(PROFILE_EXPORTS_ENV):
+        return sorted({export.msgraph_conn_id for export in load_exports()})
+    try:
+        BaseHook.get_connection(GraphHook.default_conn_name)
+    except AirflowNotFoundException:
+        return []  # Microsoft 365 export not set up: nothing to check
+    return [GraphHook.default_conn_name]

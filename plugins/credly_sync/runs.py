@@ -17,6 +17,7 @@ from airflow.sdk import CronTriggerTimetable, Param
 
 from credly_sync.settings import IntegrationSettings
 
+LMS_TO_CREDLY, CREDLY_TO_LMS = "lms_to_credly", "credly_to_lms"  # the two directions' DAG ids
 WATERMARK_OVERLAP = timedelta(minutes=15)
 CREDLY_BADGE_STREAM = "credly.badges"
 

@@ -25,3 +25,14 @@ def test_dag_is_documented_owned_tagged_and_retried(dagbag: Any, dag_id: str) ->
     assert dag.default_args.get("owner") not in (None, "airflow")
     assert dag.default_args.get("retries", 0) >= 1
     assert not dag.catchup
+
+
+def test_the_plugins_load_without_import_errors() -> None:
+    """The monitoring page and the webhook intake are Airflow plugins: an import error there
+    shows only in the API server's log, so it is checked here."""
+    from airflow import plugins_manager
+
+    plugins_manager.get_fastapi_plugins()
+    assert plugins_manager.get_import_errors() == {}
+    prefixes = [app["url_prefix"] for app in plugins_manager.get_fastapi_plugins()[0]]
+    assert sorted(prefixes) == ["/credly-sync", "/credly-sync-intake"], "one app per prefix"

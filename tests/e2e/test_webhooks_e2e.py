@@ -196,7 +196,7 @@ def test_webhooks_are_applied_in_both_directions_by_real_airflow(
     dagbag: Any, credly_sim: CredlySim, docebo_sim: DoceboSim, configured_warehouse: Engine, airflow: Airflow
 ) -> None:
     world = World(
-        dagbag, credly_sim, docebo_sim, configured_warehouse, f"{airflow.url}/credly-sync", learners=30
+        dagbag, credly_sim, docebo_sim, configured_warehouse, f"{airflow.url}/credly-sync-intake", learners=30
     )
     airflow.wait_ready()
     changed: dict[tuple[str, str], float] = {}  # (what, e-mail) -> when the change happened

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 from airflow.sdk.exceptions import AirflowException
 from requests.auth import HTTPBasicAuth
 
+from credly_sync.health import OK, TOKEN_CREATED_EXTRA, credly_token_age
 from credly_sync.hooks.base import (
     ApiError,
     ApiHttpHook,
@@ -115,9 +116,19 @@ class CredlyHook(ApiHttpHook):
         self.base_url = _TRAILING_VERSION.sub("", self.base_url.rstrip("/"))
 
     def _extract_auth(self, connection: Any) -> HTTPBasicAuth:
-        """Basic ``<token>:`` from the password field (§2.1; airflow-3.md §10.1)."""
+        """Basic ``<token>:`` from the password field (§2.1; airflow-3.md §10.1); warns in the log
+        when the token nears its 180-day end (extra ``token_created``, see health.py)."""
         self._load_credentials()
+        age = credly_token_age(self.credly_conn_id, connection.extra_dejson)
+        if age.created is not None and age.level != OK:
+            self.log.warning("%s", age.message)
         return HTTPBasicAuth(self._token or "", "")
+
+    def get_conn(self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None):
+        """HttpHook's session; ``token_created`` is a record, not a header (airflow-3.md §10.1)."""
+        session = super().get_conn(headers, extra_options)
+        session.headers.pop(TOKEN_CREATED_EXTRA, None)
+        return session
 
     def error_message(self, response: Any) -> str:
         return self.scrub(super().error_message(response))

@@ -43,6 +43,7 @@ from credly_sync.warehouse.journal import (
     release_claims,
     renew_claims,
 )
+from credly_sync.webui.links import CredlySyncPageLink
 
 PROGRESS_EVERY = 200
 RECORD_BATCH = 100  # outcomes written per transaction at most (only those already finished)
@@ -108,6 +109,7 @@ class ApplyJournalOperator(BaseOperator):
 
     kinds: tuple[str, ...] = ()
     template_fields: tuple[str, ...] = ("warehouse_conn_id",)
+    operator_extra_links = (CredlySyncPageLink(),)
 
     def __init__(
         self,

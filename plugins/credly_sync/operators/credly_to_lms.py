@@ -37,6 +37,7 @@ from credly_sync.warehouse.journal import JournalEntry, record_operations, super
 from credly_sync.warehouse.ledger import read_ledger
 from credly_sync.warehouse.mappings import usable_active_mappings
 from credly_sync.warehouse.watermarks import advance_watermark, read_watermarks
+from credly_sync.webui.links import CredlySyncPageLink
 
 REPORTED = 50  # unmatched badges and planned keys listed in the log and the summary
 AWARD_SOURCE = "Credly"
@@ -60,6 +61,7 @@ class PlanCredlyToLmsOperator(BaseOperator):
     """
 
     template_fields = ("credly_conn_id", "docebo_conn_id", "warehouse_conn_id")
+    operator_extra_links = (CredlySyncPageLink(),)
 
     def __init__(
         self,

@@ -29,6 +29,7 @@ from credly_sync.warehouse.templates import (
     read_template_table,
     unlink_dropdown_element,
 )
+from credly_sync.webui.links import CredlySyncPageLink
 
 
 class PlanCourseDropdownOperator(BaseOperator):
@@ -44,6 +45,7 @@ class PlanCourseDropdownOperator(BaseOperator):
     """
 
     template_fields = ("docebo_conn_id", "warehouse_conn_id")
+    operator_extra_links = (CredlySyncPageLink(),)
 
     def __init__(
         self,

@@ -38,6 +38,7 @@ from credly_sync.warehouse.ledger import count_live, read_ledger
 from credly_sync.warehouse.mappings import usable_active_mappings
 from credly_sync.warehouse.templates import read_template_table, replace_course_templates
 from credly_sync.warehouse.watermarks import advance_watermark, read_watermarks
+from credly_sync.webui.links import CredlySyncPageLink
 
 REPORTED_LEARNERS = 50
 LMS_NAME = "docebo"  # the watermark streams' prefix
@@ -58,6 +59,7 @@ class PlanLmsToCredlyOperator(BaseOperator):
     """
 
     template_fields = ("docebo_conn_id", "credly_conn_id", "warehouse_conn_id")
+    operator_extra_links = (CredlySyncPageLink(),)
 
     def __init__(
         self,
