@@ -18,6 +18,15 @@ from __future__ import annotations
 
 from typing import Any
 
+# Change-time filters (what an incremental run reads; the issue asks to say where none exists):
+# * course and learning-plan enrollments: no confirmed "changed since" parameter. Docebo
+#   Connect's "Get enrollments" action has an "Updated from" filter (findings-2026-12), whose
+#   API parameter is not public; the runs send the completion-date range below and check it on
+#   every row. A completion recorded late with an earlier date is caught by the weekly reconcile.
+# * certification awards: no date filter is known; every award of the mapped certifications is
+#   read and its ``updated_at`` (else ``issued_on``) checked against the window on the client.
+# * users: no list filter by id is confirmed; few learners are read one by one
+#   (``GET /manage/v1/user/{id}``, confirmed), many by paging the list once.
 COMPLETED_FROM = "completed_from"
 COMPLETED_TO = "completed_to"
 LP_STATUS_FILTER = "status[]"
