@@ -15,11 +15,13 @@ from include.simulators.docebo.paging import DEFAULT_PAGE_SIZE, one, page_of, un
 from include.simulators.docebo.records import ApiRefusal
 from include.simulators.docebo.state import DoceboState
 from include.simulators.docebo.unconfirmed import (
+    AWARD_UPDATED_FROM,
     AWARDS_PATH,
     COMPLETED_FROM,
     COMPLETED_TO,
     COURSE_FIELDS_PATH,
     EXTERNAL_TRAINING_PATH,
+    UNCONFIRMED_AWARD_FILTERS,
     UNCONFIRMED_ENROLLMENT_FILTERS,
     UNCONFIRMED_EXTERNAL_TRAINING_FILTERS,
     UNCONFIRMED_LP_ENROLLMENT_FILTERS,
@@ -234,20 +236,26 @@ def api_router(state: DoceboState) -> APIRouter:
         user_id: list[int] | None = Query(None, alias="user_id[]"),
         id_cert: list[int] | None = Query(None, alias="id_cert[]"),
         status: list[str] | None = Query(None, alias="status[]"),
+        updated_from: str | None = Query(None, alias=AWARD_UPDATED_FROM),
         page: int = 1,
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> dict[str, Any]:
         users, certs, statuses = _set(user_id), _set(id_cert), _set(status)
+        if not helpful(request, UNCONFIRMED_AWARD_FILTERS):
+            updated_from = None
+        since = checks.date_bound(updated_from, AWARD_UPDATED_FROM, upper=False)
 
         def build() -> Any:
             rows = (
                 a
                 for a in world().awards.values()
-                if (users is None or a.user_id in users) and (certs is None or a.id_cert in certs)
+                if (users is None or a.user_id in users)
+                and (certs is None or a.id_cert in certs)
+                and (since is None or (a.updated_at or a.issued_on) >= since)
             )
             return (a for a in rows if statuses is None or state.award_json(a)["status"] in statuses)
 
-        key = ("awards", users, certs, statuses)
+        key = ("awards", users, certs, statuses, since)
         return paged(request, key, build, state.award_json, page, page_size)
 
     @router.post(AWARDS_PATH, status_code=201)

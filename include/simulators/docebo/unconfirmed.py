@@ -70,6 +70,10 @@ from typing import Any
 COMPLETED_FROM = "completed_from"
 COMPLETED_TO = "completed_to"
 UNCONFIRMED_ENROLLMENT_FILTERS = (COMPLETED_FROM, COMPLETED_TO)
+# Awards changed since a time (inclusive, ``YYYY-MM-DD HH:MM:SS``): invented like the rest of the
+# awards endpoint; served in the helpful mode only (strict: ignored and counted).
+AWARD_UPDATED_FROM = "updated_from"
+UNCONFIRMED_AWARD_FILTERS = (AWARD_UPDATED_FROM,)
 UNCONFIRMED_LP_ENROLLMENT_FILTERS = ("status[]", COMPLETED_FROM, COMPLETED_TO)
 UNCONFIRMED_EXTERNAL_TRAINING_FILTERS = ("user_id[]",)
 EMPTY_DATE = "0000-00-00"

@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 TEMPLATE_CHUNK = 50  # template ids per Credly filter (a UUID is 36 characters of URL)
 EMAIL_CHUNK = 50  # e-mails per Credly filter
 USER_CHUNK = 100  # LMS user ids per Docebo list filter
+USERS_LOOKED_UP_ONE_BY_ONE = 100  # fewer e-mails than this are searched, not the whole list
 USER_FILTER_LIMIT = 1000  # above this many users a whole list is cheaper than filtered walks
 READ_BADGE_COLUMNS = (*BADGE_COLUMNS, "issued_to", "public", "updated_at")
 BADGE_URL = re.compile(r"/badges/([0-9A-Za-z][0-9A-Za-z-]*)(?:/|$)")
@@ -91,15 +92,25 @@ def credly_badges(hook: CredlyHook, template_ids: Iterable[str], window: SyncWin
 
 
 def lms_users(hook: DoceboHook, emails: Iterable[Any]) -> pd.DataFrame:
-    """The LMS users (LMS_USER_COLUMNS) whose e-mail is one of ``emails`` (case-insensitive);
-    the user list is paged once, whoever the badges belong to."""
-    wanted = {str(e).strip().lower() for e in emails if isinstance(e, str) and e.strip()}
+    """The LMS users (LMS_USER_COLUMNS) whose e-mail is one of ``emails`` (case-insensitive):
+    looked up one by one (``search_text``, matched exactly here) while they are few, else the
+    user list paged once, whoever the badges belong to."""
+    wanted = sorted({str(e).strip().lower() for e in emails if isinstance(e, str) and e.strip()})
     if not wanted:
         return frame([], LMS_USER_COLUMNS)
+    if len(wanted) <= USERS_LOOKED_UP_ONE_BY_ONE:
+        rows = (  # every exact match: two users with one e-mail are reported by the planner
+            {"lms_user_id": str(user["user_id"]), "email": user.get("email")}
+            for email in wanted
+            for user in hook.iter_users(email)
+            if str(user.get("email") or "").strip().lower() == email
+        )
+        return frame(rows, LMS_USER_COLUMNS)
+    keys = set(wanted)
     rows = (
         {"lms_user_id": str(user["user_id"]), "email": user.get("email")}
         for user in logged(hook.iter_users(), "LMS users")
-        if str(user.get("email") or "").strip().lower() in wanted
+        if str(user.get("email") or "").strip().lower() in keys
     )
     return frame(rows, LMS_USER_COLUMNS)
 

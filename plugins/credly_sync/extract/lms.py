@@ -130,7 +130,9 @@ def certification_achievements(
     certifications = {
         str(c["id_cert"]): c for c in hook.iter_certifications() if c.get("code") in templates_by_code
     }
-    awards = hook.iter_certification_awards(certification_ids=[int(i) for i in certifications])
+    awards = hook.iter_certification_awards(
+        certification_ids=[int(i) for i in certifications], updated_from=None if window.full else window.start
+    )
     synced = set(synced_award_ids)
     rows = []
     skipped_from_credly = 0

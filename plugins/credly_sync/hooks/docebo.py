@@ -352,12 +352,15 @@ class DoceboHook(ApiHttpHook):
         user_ids: Iterable[int] | None = None,
         certification_ids: Iterable[int] | None = None,
         statuses: Iterable[str] | None = None,
+        updated_from: DateLike | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Awards with ``issued_on``, ``expires_on`` and ``status`` (active, expired, revoked)."""
+        """Awards with ``issued_on``, ``expires_on`` and ``status`` (active, expired, revoked);
+        ``updated_from`` asks for awards changed since then (unconfirmed: callers check it)."""
         params = {
             shapes.AWARD_USER_FILTER: _list(user_ids),
             shapes.AWARD_CERTIFICATION_FILTER: _list(certification_ids),
             shapes.AWARD_STATUS_FILTER: _list(statuses),
+            shapes.AWARD_UPDATED_FROM: _datetime_text(updated_from),
         }
         return self._walk(shapes.AWARDS_PATH, params)
 

@@ -23,8 +23,9 @@ from typing import Any
 #   Connect's "Get enrollments" action has an "Updated from" filter (findings-2026-12), whose
 #   API parameter is not public; the runs send the completion-date range below and check it on
 #   every row. A completion recorded late with an earlier date is caught by the weekly reconcile.
-# * certification awards: no date filter is known; every award of the mapped certifications is
-#   read and its ``updated_at`` (else ``issued_on``) checked against the window on the client.
+# * certification awards: no date filter is known; ``updated_from`` below is sent (invented), and
+#   each award's ``updated_at`` (else ``issued_on``) is checked against the window on the client,
+#   so on a server without it every award of the mapped certifications is read.
 # * users: no list filter by id is confirmed; few learners are read one by one
 #   (``GET /manage/v1/user/{id}``, confirmed), many by paging the list once.
 COMPLETED_FROM = "completed_from"
@@ -35,6 +36,7 @@ AWARDS_PATH = "learn/v1/certification/awards"
 AWARD_USER_FILTER = "user_id[]"
 AWARD_CERTIFICATION_FILTER = "id_cert[]"
 AWARD_STATUS_FILTER = "status[]"
+AWARD_UPDATED_FROM = "updated_from"  # awards changed since (inclusive); a server may ignore it
 DUPLICATE_STATUS = 409  # a duplicate create (certification award already held)
 
 EXTERNAL_TRAINING_PATH = "learn/v1/external_training"  # the GET is confirmed, the writes are not
