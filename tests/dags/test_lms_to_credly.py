@@ -395,3 +395,20 @@ def test_two_dags_share_the_lms_budget_and_wait_instead_of_failing(
     assert len(windows) >= 2, "the runs needed more than one window: they waited"
     assert all(calls <= 5 for calls in windows.values())
     assert sum(world.docebo.calls().values()) <= sum(windows.values()), "no call outside the budget"
+
+
+def test_a_completion_recorded_late_is_caught_by_the_next_full_reconcile_once(world: World) -> None:
+    def hourly(end_hour: int) -> None:
+        run = run_dag(world.dagbag, DAG_ID, logical_date=datetime(2026, 3, 1, end_hour, tzinfo=UTC))
+        assert run.state == DagRunState.SUCCESS
+
+    hourly(10)
+    hourly(11)
+    world.complete_course(0, "2026-03-01 08:30:00")  # recorded after 11:00, dated before 09:00
+    hourly(12)
+    assert world.held(world.course_template.id) == {}, "an hourly run reads from its watermark"
+    weekly = run_dag(world.dagbag, "lms_to_credly_weekly_reconcile")
+    assert weekly.state == DagRunState.SUCCESS
+    assert world.held(world.course_template.id) == {learner(0).email: ["pending"]}
+    assert run_dag(world.dagbag, "lms_to_credly_weekly_reconcile").state == DagRunState.SUCCESS
+    assert world.credly.call_count("POST", "badges") == 1

@@ -33,6 +33,7 @@ ACHIEVEMENT_COLUMNS = tuple(c for c in DESIRED_COLUMNS if c not in LEARNER_COLUM
 ACHIEVEMENT_BASE = tuple(c for c in ACHIEVEMENT_COLUMNS if c != "badge_template_id")
 ENROLLMENT_COLUMNS = ("lms_user_id", "object_type", "object_id", "object_name", "completed_at", "status")
 EMAIL_CHUNK = 50  # recipient e-mails per Credly look-up
+COURSE_CHUNK = 100  # course ids per enrollment read, so no URL grows with the number of courses
 LEARNERS_READ_ONE_BY_ONE = 100  # fewer learners than this are read by id, not by paging all users
 CREDLY_SOURCE = "credly"  # the award source credly_to_lms sets (operators/credly_to_lms.py AWARD_SOURCE)
 
@@ -64,11 +65,16 @@ def course_achievements(
     and completion time are checked here again."""
     if not templates_by_course:
         return frame([], ACHIEVEMENT_COLUMNS)
-    course_ids = [int(c) for c in templates_by_course]
+    course_ids = sorted(int(c) for c in templates_by_course)
+    chunks = [course_ids[start : start + COURSE_CHUNK] for start in range(0, len(course_ids), COURSE_CHUNK)]
     if window.full:
-        enrollments = hook.iter_enrollments(course_ids=course_ids)
+        enrollments = (e for chunk in chunks for e in hook.iter_enrollments(course_ids=chunk))
     else:
-        enrollments = hook.iter_course_completions(window.start, _last_second(window), course_ids=course_ids)
+        enrollments = (
+            e
+            for chunk in chunks
+            for e in hook.iter_course_completions(window.start, _last_second(window), course_ids=chunk)
+        )
     rows = (
         {
             "lms_user_id": str(e["user_id"]),
