@@ -95,7 +95,7 @@ class PlanCredlyToLmsOperator(BaseOperator):
         inputs, unknown_codes = self._extract(credly, engine, window, settings.credly_certifications_to_lms)
         plan = plan_credly_to_lms(
             **inputs,
-            ledger=read_ledger(engine, live_only=False),
+            ledger=self._ledger(engine, inputs["badges"], window),
             policy=ImportPolicy(institute_name=settings.external_training_institute_name),
         )
         for badge in plan.unmatched_badges[:REPORTED]:
@@ -137,6 +137,15 @@ class PlanCredlyToLmsOperator(BaseOperator):
         }
         self.log.info("plan: %s", {k: v for k, v in summary.items() if not isinstance(v, list)})
         return summary
+
+    @staticmethod
+    def _ledger(engine: Engine, badges: pd.DataFrame, window: SyncWindow) -> pd.DataFrame:
+        """Every ledger row on a full reconcile; else only those of the badges read (and the
+        badges they name as replaced or replacing)."""
+        if window.full:
+            return read_ledger(engine, live_only=False)
+        ids = pd.concat([badges[c] for c in ("badge_id", "replaces_badge_id", "replacement_badge_id")])
+        return read_ledger(engine, live_only=False, credly_badge_ids=ids.dropna())
 
     def window(self, context: Context, settings: IntegrationSettings, engine: Engine) -> SyncWindow:
         """What the run reads: from the badge stream's watermark (the event DAG's subclass reads

@@ -16,7 +16,7 @@ from credly_sync.planning.frames import frame
 from credly_sync.planning.lms_to_credly import LEDGER_COLUMNS
 from credly_sync.warehouse.schema import issued_badge_ledger, utcnow
 
-LOOKUP_CHUNK = 1000  # learner ids per IN (...) look-up
+LOOKUP_CHUNK = 1000  # learner or badge ids per IN (...) look-up
 
 LEDGER_DETAIL_COLUMNS = (
     *LEDGER_COLUMNS,  # what the planner reads: badge, learner, template, learning object
@@ -27,27 +27,37 @@ LEDGER_DETAIL_COLUMNS = (
 
 
 def read_ledger(
-    engine: Engine, *, live_only: bool = True, lms_user_ids: Iterable[str] | None = None
+    engine: Engine,
+    *,
+    live_only: bool = True,
+    lms_user_ids: Iterable[str] | None = None,
+    credly_badge_ids: Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """The ledger's live rows (not revoked or replaced); every row with ``live_only=False``
     (the Credly -> LMS direction skips every badge this package ever issued). With
-    ``lms_user_ids``, only those learners' rows (an indexed look-up, in chunks)."""
+    ``lms_user_ids`` or ``credly_badge_ids``, only those rows (indexed look-ups, in chunks):
+    an hourly run never loads the whole ledger."""
     ledger = issued_badge_ledger
     query = select(*[ledger.c[c] for c in LEDGER_DETAIL_COLUMNS])
     if live_only:
         query = query.where(ledger.c.state == "issued")
-    with engine.connect() as connection:
-        if lms_user_ids is None:
+    if lms_user_ids is not None:
+        column, keys = ledger.c.lms_user_id, lms_user_ids
+    elif credly_badge_ids is not None:
+        column, keys = ledger.c.credly_badge_id, credly_badge_ids
+    else:
+        with engine.connect() as connection:
             return frame(connection.execute(query).mappings(), LEDGER_DETAIL_COLUMNS)
-        users = sorted({str(user) for user in lms_user_ids})
+    wanted = sorted({str(key) for key in keys})
+    with engine.connect() as connection:
         rows = [
             row
-            for start in range(0, len(users), LOOKUP_CHUNK)
+            for start in range(0, len(wanted), LOOKUP_CHUNK)
             for row in connection.execute(
-                query.where(ledger.c.lms_user_id.in_(users[start : start + LOOKUP_CHUNK]))
+                query.where(column.in_(wanted[start : start + LOOKUP_CHUNK]))
             ).mappings()
         ]
-        return frame(rows, LEDGER_DETAIL_COLUMNS)
+    return frame(rows, LEDGER_DETAIL_COLUMNS)
 
 
 def count_live(engine: Engine) -> int:
