@@ -18,6 +18,7 @@ task that an earlier call may have taken effect.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -35,6 +36,7 @@ DEFAULT_MAX_ATTEMPTS = 5
 # Keys per ``IN (...)`` look-up: PostgreSQL takes at most 65,535 bound parameters per statement
 # (SQLite 32,766 by default), and a batch sync journals hundreds of thousands of operations.
 LOOKUP_CHUNK = 10_000
+WRITE_BATCH = 5_000  # rows per executemany where COPY is not available
 
 
 @dataclass(frozen=True)
@@ -68,43 +70,98 @@ def _chunks(keys: Sequence[str], size: int = LOOKUP_CHUNK) -> Iterable[list[str]
 
 def record_operations(connection: Connection, operations: Iterable[Operation], dag_run_id: str | None) -> int:
     """Journal operations not yet journaled; refresh the payload of open ones and re-open
-    superseded ones (the plan wants them again). Returns how many are new."""
-    journal = operation_journal
+    superseded ones (the plan wants them again). Returns how many are new.
+
+    Set-based, in the caller's transaction: on PostgreSQL the operations are copied (``COPY``)
+    into a temporary table and merged with two statements; elsewhere existing keys are looked up
+    in chunks and the rows written with ``executemany`` in batches.
+    """
     operations = list(operations)
+    if not operations:
+        return 0
+    if connection.dialect.name == "postgresql":
+        return _record_by_copy(connection, operations, dag_run_id)
+    return _record_by_batches(connection, operations, dag_run_id)
+
+
+# Written in the caller's transaction and dropped at its end (or at once, after the merge).
+_INCOMING = "credly_sync_incoming_operations"
+
+
+def _record_by_copy(connection: Connection, operations: list[Operation], dag_run_id: str | None) -> int:
+    journal = operation_journal.name
+    now = utcnow()
+    connection.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE {_INCOMING} (position bigint, op_key varchar(255), kind varchar(64), "
+        "target varchar(255), payload json) ON COMMIT DROP"
+    )
+    cursor = connection.connection.driver_connection.cursor()
+    with cursor.copy(f"COPY {_INCOMING} (position, op_key, kind, target, payload) FROM STDIN") as copy:
+        dumps = json.dumps
+        for position, op in enumerate(operations):
+            copy.write_row((position, op.op_key, op.kind, op.target, dumps(op.payload)))
+    # open rows get the newest payload; superseded ones are wanted again (``last_error`` cleared)
+    connection.exec_driver_sql(
+        f"UPDATE {journal} AS j SET payload = i.payload, dag_run_id = %(run)s, updated_at = %(now)s, "
+        f"status = '{OPEN_STATUS}', last_error = CASE WHEN j.status = 'superseded' THEN NULL "
+        f"ELSE j.last_error END FROM {_INCOMING} AS i "
+        f"WHERE j.op_key = i.op_key AND j.status IN ('{OPEN_STATUS}', 'superseded')",
+        {"run": dag_run_id, "now": now},
+    )
+    # created_at keeps the plan's order (apply drains oldest first), one microsecond apart
+    inserted = connection.exec_driver_sql(
+        f"INSERT INTO {journal} (op_key, kind, target, payload, status, attempts, dag_run_id, "
+        "created_at, updated_at) "
+        f"SELECT i.op_key, i.kind, i.target, i.payload, '{OPEN_STATUS}', 0, %(run)s, "
+        "%(now)s + i.position * interval '1 microsecond', %(now)s "
+        f"FROM {_INCOMING} AS i WHERE NOT EXISTS (SELECT 1 FROM {journal} AS j WHERE j.op_key = i.op_key) "
+        "ORDER BY i.position",
+        {"run": dag_run_id, "now": now},
+    ).rowcount
+    connection.exec_driver_sql(f"DROP TABLE {_INCOMING}")
+    return inserted
+
+
+def _record_by_batches(connection: Connection, operations: list[Operation], dag_run_id: str | None) -> int:
+    journal = operation_journal
     existing: dict[str, str] = {}
     for chunk in _chunks([op.op_key for op in operations]):
         query = select(journal.c.op_key, journal.c.status).where(journal.c.op_key.in_(chunk))
         existing.update({row.op_key: row.status for row in connection.execute(query)})
-    new = [op for op in operations if op.op_key not in existing]
-    if new:
-        connection.execute(
-            journal.insert(),
-            [
-                {
-                    "op_key": op.op_key,
-                    "kind": op.kind,
-                    "target": op.target,
-                    "payload": op.payload,
-                    "status": OPEN_STATUS,
-                    "dag_run_id": dag_run_id,
-                }
-                for op in new
-            ],
-        )
     now = utcnow()
-    for op in operations:
-        status = existing.get(op.op_key)
-        if status == OPEN_STATUS:
-            values: dict[str, Any] = {}
-        elif status == "superseded":
-            values = {"status": OPEN_STATUS, "last_error": None}
-        else:
-            continue
-        connection.execute(
-            journal.update()
-            .where(journal.c.op_key == op.op_key, journal.c.status == status)
-            .values(payload=op.payload, dag_run_id=dag_run_id, updated_at=now, **values)
+    new = [
+        {
+            "op_key": op.op_key,
+            "kind": op.kind,
+            "target": op.target,
+            "payload": op.payload,
+            "status": OPEN_STATUS,
+            "attempts": 0,
+            "dag_run_id": dag_run_id,
+            "created_at": now + timedelta(microseconds=position),  # the plan's order
+            "updated_at": now,
+        }
+        for position, op in enumerate(op for op in operations if op.op_key not in existing)
+    ]
+    for start in range(0, len(new), WRITE_BATCH):
+        connection.execute(journal.insert(), new[start : start + WRITE_BATCH])
+    refresh = journal.update().where(
+        journal.c.op_key == bindparam("refresh_key"), journal.c.status == bindparam("refresh_status")
+    )
+    for status, values in ((OPEN_STATUS, {}), ("superseded", {"status": OPEN_STATUS, "last_error": None})):
+        rows = [
+            {"refresh_key": op.op_key, "refresh_status": status, "refresh_payload": op.payload}
+            for op in operations
+            if existing.get(op.op_key) == status
+        ]
+        statement = refresh.values(
+            payload=bindparam("refresh_payload", type_=journal.c.payload.type),
+            dag_run_id=dag_run_id,
+            updated_at=now,
+            **values,
         )
+        for start in range(0, len(rows), WRITE_BATCH):
+            connection.execute(statement, rows[start : start + WRITE_BATCH])
     return len(new)
 
 
