@@ -252,3 +252,13 @@ def test_a_large_plan_is_written_in_bulk_in_plan_order_with_open_rows_refreshed(
     assert {r.dag_run_id for k, r in stored.items() if k != first[0].op_key} == {"run-2"}
     open_keys = open_operation_keys(warehouse, ["issue"])
     assert open_keys[-1000:] == [op.op_key for op in again[:1000]], "new rows drain in the plan's order"
+
+
+def test_each_partition_reads_its_own_share_and_together_they_read_every_key(warehouse: Engine) -> None:
+    keys = [f"issue:t1:{n:04d}" for n in range(400)]
+    journal(warehouse, *keys)
+    shares = [claimable_keys(warehouse, ["issue"], partition=(index, 3)) for index in range(3)]
+    assert sorted(key for share in shares for key in share) == keys, "every key in exactly one share"
+    assert all(60 < len(share) < 200 for share in shares), [len(share) for share in shares]
+    assert all(share == sorted(share) for share in shares), "oldest first within a share"
+    assert claimable_keys(warehouse, ["issue"], partition=(0, 1)) == keys

@@ -33,3 +33,7 @@ def test_records_gives_plain_values_and_none_for_missing() -> None:
 def test_zero_dates_and_blanks_are_missing_other_values_are_kept() -> None:
     values = pd.Series(["0000-00-00", " ", "2020-01-01", None, "0000-00-00 00:00:00", date(2020, 1, 2), 5])
     assert without_zero_dates(values).tolist() == [None, None, "2020-01-01", None, None, date(2020, 1, 2), 5]
+    moments = pd.Series([pd.Timestamp("2026-01-01", tz="UTC"), None], dtype=object)
+    assert without_zero_dates(moments).tolist() == [pd.Timestamp("2026-01-01", tz="UTC"), None]
+    assert without_zero_dates(pd.Series([None, None])).tolist() == [None, None]
+    assert without_zero_dates(pd.Series([], dtype=object)).tolist() == []

@@ -4,12 +4,12 @@ each outcome. How a failure is classified (rejected, retried, failed) is decided
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 import uuid
-import zlib
 from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 from typing import Any
 
@@ -42,8 +42,19 @@ from credly_sync.warehouse.journal import (
     renew_claims,
 )
 
+# Airflow pools the setup creates (README, "Pools"): a slot is one call in flight to that API, and
+# an apply task takes as many slots as it has workers, so all apply tasks of all runs together
+# (mapped issue tasks, a backfill) never have more calls in flight than the pool has slots.
+CREDLY_API_POOL = "credly_api"
+LMS_API_POOL = "lms_api"
+POOLS = {
+    CREDLY_API_POOL: (16, "calls in flight to the Credly API from credly-sync apply tasks"),
+    LMS_API_POOL: (8, "calls in flight to the LMS API from credly-sync apply tasks"),
+}
+
 PROGRESS_EVERY = 200
-RECORD_BATCH = 100  # outcomes written per transaction at most (only those already finished)
+RECORD_BATCH = 500  # outcomes written per transaction at most (only those already finished)
+RECORD_EVERY = 0.5  # seconds between two writes of finished outcomes (while calls are running)
 REPORTED = 20  # problems named in the log and the task's error
 
 REJECTED, TRANSIENT, CONNECTION = "rejected", "transient", "connection"
@@ -52,6 +63,10 @@ TRANSIENT_API_ERRORS = (RetriesExhaustedError, UncertainOutcomeError, MalformedR
 
 
 Applied = tuple[JournalEntry, dict[str, Any] | None]
+
+
+class _Stopped(Exception):
+    """A queued call not sent because an earlier one found the credentials refused."""
 
 
 class OperationSkipped(Exception):
@@ -143,11 +158,7 @@ class ApplyJournalOperator(BaseOperator):
         engine = warehouse_engine(self.warehouse_conn_id)
         load_settings(engine)  # invalid settings stop every write, also of a task run on its own
         inherit_from, claimant = self._claimant(context)
-        keys = [
-            key
-            for key in claimable_keys(engine, self.kinds, inherit_from=inherit_from)
-            if self._in_partition(key)
-        ]
+        keys = claimable_keys(engine, self.kinds, inherit_from=inherit_from, partition=self.partition)
         self.log.info("%d open operation(s) of kind %s", len(keys), ", ".join(self.kinds))
         run = _Run(keys)
         if keys:
@@ -174,7 +185,9 @@ class ApplyJournalOperator(BaseOperator):
         return summary
 
     def _drain(self, engine: Engine, hook: Any, run: _Run, claimant: str, inherit_from: str | None) -> None:
-        """Claim chunk after chunk as the workers run dry; record outcomes as calls finish."""
+        """Claim chunk after chunk so that a chunk always waits queued behind the calls running
+        (the workers never idle while this thread writes); record the finished calls together,
+        every ``RECORD_EVERY`` seconds, or at once when a call failed (a 401 stops the rest)."""
         ttl = timedelta(seconds=self.claim_ttl)
         renew_every = self.claim_ttl / 3
         scrub: Callable[[str], str] = getattr(hook, "scrub", str)
@@ -182,30 +195,49 @@ class ApplyJournalOperator(BaseOperator):
             run.keys[start : start + self.claim_chunk] for start in range(0, len(run.keys), self.claim_chunk)
         )
         in_flight: dict[Future[Any], JournalEntry] = {}
+        stop = threading.Event()  # set by a 401: the calls queued behind it are not sent
         renewed = time.monotonic()
         with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
             while True:
-                while chunks and not run.connection_error and len(in_flight) < self.max_workers:
+                while (
+                    chunks
+                    and not run.connection_error
+                    and len(in_flight) < self.max_workers + self.claim_chunk
+                ):
                     chunk = chunks.popleft()
                     won = claim_operations(engine, chunk, claimant, ttl=ttl, inherit_from=inherit_from)
                     run.claimed_elsewhere += len(chunk) - len(won)
                     run.sent += len(won)
-                    in_flight.update({pool.submit(self.apply_one, hook, entry): entry for entry in won})
+                    in_flight.update({pool.submit(self._send, hook, entry, stop): entry for entry in won})
                 if not in_flight:
                     break
-                finished, _ = wait(in_flight, timeout=renew_every, return_when=FIRST_COMPLETED)
-                done = [(in_flight.pop(future), future) for future in finished]
+                wait(in_flight, timeout=RECORD_EVERY, return_when=FIRST_EXCEPTION)
+                done = [(in_flight.pop(future), future) for future in list(in_flight) if future.done()]
+                unsent = [entry.op_key for entry, future in done if isinstance(future.exception(), _Stopped)]
+                done = [
+                    (entry, future) for entry, future in done if not isinstance(future.exception(), _Stopped)
+                ]
                 for start in range(0, len(done), RECORD_BATCH):
                     batch = done[start : start + RECORD_BATCH]
                     self._record(engine, run, claimant, [(e, self._outcome(e, f, scrub)) for e, f in batch])
                 if run.connection_error:
                     # every other call would be refused the same way: give back what was not sent
-                    unsent = [in_flight.pop(f).op_key for f in list(in_flight) if f.cancel()]
+                    unsent += [in_flight.pop(f).op_key for f in list(in_flight) if f.cancel()]
+                if unsent:
                     release_claims(engine, unsent, claimant)
                     run.sent -= len(unsent)
                 if in_flight and time.monotonic() - renewed >= renew_every:
                     renew_claims(engine, [e.op_key for e in in_flight.values()], claimant, ttl=ttl)
                     renewed = time.monotonic()
+
+    def _send(self, hook: Any, entry: JournalEntry, stop: threading.Event) -> dict[str, Any] | None:
+        if stop.is_set():
+            raise _Stopped
+        try:
+            return self.apply_one(hook, entry)
+        except AuthenticationError:
+            stop.set()
+            raise
 
     def _record(
         self, engine: Engine, run: _Run, claimant: str, results: list[tuple[JournalEntry, Outcome]]
@@ -260,12 +292,6 @@ class ApplyJournalOperator(BaseOperator):
             instance = hashlib.sha256(instance.encode()).hexdigest()
         prefix = f"{instance}#"
         return prefix, f"{prefix}{try_number}:{tag}"
-
-    def _in_partition(self, op_key: str) -> bool:
-        if self.partition is None:
-            return True
-        index, count = self.partition
-        return zlib.crc32(op_key.encode()) % count == index
 
 
 class FailRunOperator(BaseOperator):

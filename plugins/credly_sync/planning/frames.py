@@ -39,7 +39,9 @@ _DATE_ONLY = r"^\d{4}-\d{2}-\d{2}$"
 def without_zero_dates(values: pd.Series) -> pd.Series:
     """``values`` with the LMS's zero dates (and blanks) as missing."""
     text = values.astype(object).where(values.notna(), None)
-    stripped = text.str.strip() if len(text) else text  # non-text values become missing here
+    if pd.api.types.infer_dtype(text, skipna=True) not in ("string", "mixed", "mixed-integer"):
+        return text  # no text at all (datetimes, numbers, nothing): no zero date either
+    stripped = text.str.strip()  # values other than text become missing here
     zero = stripped.eq("") | stripped.str.startswith(ZERO_DATE)
     return text.mask(zero.fillna(False).astype(bool), None)
 

@@ -19,12 +19,13 @@ task that an earlier call may have taken effect.
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, case, or_, select
+from sqlalchemy import Connection, Engine, and_, bindparam, case, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from credly_sync.warehouse.schema import operation_journal, utcnow
@@ -189,8 +190,19 @@ def open_operation_keys(engine: Engine, kinds: Sequence[str]) -> list[str]:
         return list(connection.execute(query).scalars())
 
 
-def claimable_keys(engine: Engine, kinds: Sequence[str], *, inherit_from: str | None = None) -> list[str]:
-    """Keys of open operations of ``kinds`` that nobody holds a live claim on, oldest first."""
+def claimable_keys(
+    engine: Engine,
+    kinds: Sequence[str],
+    *,
+    inherit_from: str | None = None,
+    partition: Sequence[int] | None = None,
+) -> list[str]:
+    """Keys of open operations of ``kinds`` that nobody holds a live claim on, oldest first.
+
+    With ``partition`` ``(index, count)``, only the keys whose hash modulo ``count`` is ``index``:
+    on PostgreSQL the database hashes and filters (a mapped apply task reads its own rows only),
+    elsewhere CRC-32 here. Every task draining one journal uses the same function.
+    """
     journal = operation_journal
     query = (
         select(journal.c.op_key)
@@ -198,7 +210,24 @@ def claimable_keys(engine: Engine, kinds: Sequence[str], *, inherit_from: str | 
         .order_by(journal.c.created_at, journal.c.op_key)
     )
     with engine.connect() as connection:
-        return list(connection.execute(query).scalars())
+        postgres = connection.dialect.name == "postgresql"
+        if partition is not None and postgres:
+            index, count = partition
+            query = query.where(_postgres_partition(count) == index)
+        keys = list(connection.execute(query).scalars())
+    if partition is not None and not postgres:
+        index, count = partition
+        keys = [key for key in keys if zlib.crc32(key.encode()) % count == index]
+    return keys
+
+
+_POSITIVE_BIGINT = 2**63 - 1
+
+
+def _postgres_partition(count: int) -> ColumnElement[int]:
+    # hashtextextended is what PostgreSQL's hash partitioning uses: stable across versions
+    digest = func.hashtextextended(operation_journal.c.op_key, 0).op("&")(literal(_POSITIVE_BIGINT))
+    return digest.op("%")(literal(count))
 
 
 def _unclaimed(inherit_from: str | None) -> ColumnElement[bool]:
