@@ -55,6 +55,8 @@ POOLS = {
 PROGRESS_EVERY = 200
 RECORD_BATCH = 500  # outcomes written per transaction at most (only those already finished)
 RECORD_EVERY = 0.5  # seconds between two writes of finished outcomes (while calls are running)
+TOP_UP_EVERY = 0.1  # seconds between two looks at the queue of claimed calls
+QUEUED_CHUNKS = 2  # claimed chunks kept queued behind the running calls
 REPORTED = 20  # problems named in the log and the task's error
 
 REJECTED, TRANSIENT, CONNECTION = "rejected", "transient", "connection"
@@ -112,7 +114,8 @@ class ApplyJournalOperator(BaseOperator):
     :param partition: ``(index, count)``: apply only this share of the operations, so a large
         journal can be drained by mapped task instances (``.partial().expand(partition=...)``).
     :param max_attempts: attempts (task runs) an operation gets before it is closed as ``failed``.
-    :param claim_chunk: operations claimed per statement.
+    :param claim_chunk: operations claimed per statement (up to two chunks wait queued behind
+        the running calls: a killed task leaves at most that many to be looked up first).
     :param claim_ttl: seconds a claim lasts unless renewed (renewed every third of it).
     """
 
@@ -127,7 +130,7 @@ class ApplyJournalOperator(BaseOperator):
         http_retry: RetryPolicy | Mapping[str, float] | None = None,
         partition: Sequence[int] | None = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-        claim_chunk: int = 100,
+        claim_chunk: int = 250,
         claim_ttl: float = 600.0,
         **kwargs: Any,
     ) -> None:
@@ -185,50 +188,74 @@ class ApplyJournalOperator(BaseOperator):
         return summary
 
     def _drain(self, engine: Engine, hook: Any, run: _Run, claimant: str, inherit_from: str | None) -> None:
-        """Claim chunk after chunk so that a chunk always waits queued behind the calls running
-        (the workers never idle while this thread writes); record the finished calls together,
-        every ``RECORD_EVERY`` seconds, or at once when a call failed (a 401 stops the rest)."""
+        """Claim chunk after chunk so that claimed calls always wait queued behind the running
+        ones (the workers never idle while this thread writes); record the finished calls
+        together, every ``RECORD_EVERY`` seconds, or at once when a call failed (a 401 stops
+        the rest)."""
         ttl = timedelta(seconds=self.claim_ttl)
         renew_every = self.claim_ttl / 3
         scrub: Callable[[str], str] = getattr(hook, "scrub", str)
         chunks = deque(
             run.keys[start : start + self.claim_chunk] for start in range(0, len(run.keys), self.claim_chunk)
         )
-        in_flight: dict[Future[Any], JournalEntry] = {}
+        in_flight: dict[Future[Any], JournalEntry] = {}  # submitted, not finished when last looked
+        finished: list[tuple[JournalEntry, Future[Any]]] = []  # finished, outcome not yet written
         stop = threading.Event()  # set by a 401: the calls queued behind it are not sent
-        renewed = time.monotonic()
+        renewed = recorded = time.monotonic()
         with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
             while True:
                 while (
                     chunks
                     and not run.connection_error
-                    and len(in_flight) < self.max_workers + self.claim_chunk
+                    and len(in_flight) < self.max_workers + QUEUED_CHUNKS * self.claim_chunk
                 ):
                     chunk = chunks.popleft()
                     won = claim_operations(engine, chunk, claimant, ttl=ttl, inherit_from=inherit_from)
                     run.claimed_elsewhere += len(chunk) - len(won)
                     run.sent += len(won)
                     in_flight.update({pool.submit(self._send, hook, entry, stop): entry for entry in won})
-                if not in_flight:
+                if not in_flight and not finished:
                     break
-                wait(in_flight, timeout=RECORD_EVERY, return_when=FIRST_EXCEPTION)
-                done = [(in_flight.pop(future), future) for future in list(in_flight) if future.done()]
-                unsent = [entry.op_key for entry, future in done if isinstance(future.exception(), _Stopped)]
-                done = [
-                    (entry, future) for entry, future in done if not isinstance(future.exception(), _Stopped)
-                ]
-                for start in range(0, len(done), RECORD_BATCH):
-                    batch = done[start : start + RECORD_BATCH]
-                    self._record(engine, run, claimant, [(e, self._outcome(e, f, scrub)) for e, f in batch])
-                if run.connection_error:
-                    # every other call would be refused the same way: give back what was not sent
-                    unsent += [in_flight.pop(f).op_key for f in list(in_flight) if f.cancel()]
-                if unsent:
-                    release_claims(engine, unsent, claimant)
-                    run.sent -= len(unsent)
+                if in_flight:
+                    wait(in_flight, timeout=TOP_UP_EVERY, return_when=FIRST_EXCEPTION)
+                    finished += [(in_flight.pop(f), f) for f in list(in_flight) if f.done()]
+                due = (
+                    not in_flight
+                    or len(finished) >= RECORD_BATCH
+                    or time.monotonic() - recorded >= RECORD_EVERY
+                    or any(future.exception() is not None for _, future in finished)
+                )
+                if finished and due:
+                    self._record_finished(engine, run, claimant, finished, scrub)
+                    finished, recorded = [], time.monotonic()
+                    unsent = []
+                    if run.connection_error:
+                        # every other call would be refused the same way: give back what was not sent
+                        unsent = [in_flight.pop(f).op_key for f in list(in_flight) if f.cancel()]
+                    if unsent:
+                        release_claims(engine, unsent, claimant)
+                        run.sent -= len(unsent)
                 if in_flight and time.monotonic() - renewed >= renew_every:
                     renew_claims(engine, [e.op_key for e in in_flight.values()], claimant, ttl=ttl)
                     renewed = time.monotonic()
+
+    def _record_finished(
+        self,
+        engine: Engine,
+        run: _Run,
+        claimant: str,
+        finished: list[tuple[JournalEntry, Future[Any]]],
+        scrub: Callable[[str], str],
+    ) -> None:
+        """Write the outcomes of finished calls; give back the claims of those never sent."""
+        unsent = [entry.op_key for entry, future in finished if isinstance(future.exception(), _Stopped)]
+        sent = [(entry, future) for entry, future in finished if not isinstance(future.exception(), _Stopped)]
+        for start in range(0, len(sent), RECORD_BATCH):
+            batch = sent[start : start + RECORD_BATCH]
+            self._record(engine, run, claimant, [(e, self._outcome(e, f, scrub)) for e, f in batch])
+        if unsent:
+            release_claims(engine, unsent, claimant)
+            run.sent -= len(unsent)
 
     def _send(self, hook: Any, entry: JournalEntry, stop: threading.Event) -> dict[str, Any] | None:
         if stop.is_set():

@@ -261,17 +261,17 @@ def claim_operations(
     inherit_from: str | None = None,
 ) -> list[JournalEntry]:
     """Claim the open, unclaimed operations among ``op_keys`` for ``claimant`` until now + ``ttl``
-    and count their attempt, in one UPDATE; return the rows won (oldest first).
+    and count their attempt, in one UPDATE ... RETURNING; return the rows won (oldest first).
 
     The UPDATE re-checks the claim on each row: on PostgreSQL a concurrent claimer waits for the
     row lock and then sees the claim, on SQLite writers are serialised; either way a row goes to
     one claimant only. ``claimant`` must be unique per task attempt.
     """
     journal = operation_journal
-    won: list[JournalEntry] = []
+    won: list[Any] = []
     for chunk in _chunks(op_keys):
         with engine.begin() as connection:
-            connection.execute(
+            claimed = connection.execute(
                 journal.update()
                 .where(
                     journal.c.op_key.in_(chunk),
@@ -284,18 +284,11 @@ def claim_operations(
                     attempts=journal.c.attempts + 1,
                     updated_at=utcnow(),
                 )
+                .returning(*journal.c)  # the rows this statement won, in one round trip
             )
-            query = (
-                select(journal)
-                .where(
-                    journal.c.op_key.in_(chunk),
-                    journal.c.claimed_by == claimant,
-                    journal.c.status == OPEN_STATUS,
-                )
-                .order_by(journal.c.created_at, journal.c.op_key)
-            )
-            won.extend(_entry(row, attempts_made=1) for row in connection.execute(query))
-    return won
+            won.extend(claimed)
+    won.sort(key=lambda row: (row.created_at, row.op_key))
+    return [_entry(row, attempts_made=1) for row in won]
 
 
 def renew_claims(engine: Engine, op_keys: Sequence[str], claimant: str, *, ttl: timedelta) -> None:
