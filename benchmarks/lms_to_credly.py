@@ -168,13 +168,16 @@ def peak_rss_mb() -> float:
 
 
 class StepTimer:
-    """Wraps module functions to add up their wall time (thread-seconds when run on threads)."""
+    """Wraps module functions to add up their wall time (thread-seconds when run on threads) and,
+    for the plan's steps (one after the other on the main thread), the client's RSS and peak RSS
+    when the step ends: where the plan phase's peak comes from."""
 
     def __init__(self) -> None:
         self.seconds: Counter[str] = Counter()
         self.counts: Counter[str] = Counter()
+        self.memory: dict[str, dict[str, float]] = {}
 
-    def wrap(self, owner: Any, attribute: str, label: str) -> None:
+    def wrap(self, owner: Any, attribute: str, label: str, *, memory: bool = False) -> None:
         original = getattr(owner, attribute)
 
         def timed(*args: Any, **kwargs: Any) -> Any:
@@ -184,16 +187,23 @@ class StepTimer:
             finally:
                 self.seconds[label] += time.perf_counter() - start
                 self.counts[label] += 1
+                if memory:
+                    self.memory[label] = {
+                        "rss_mb_after": round(_status_kb("self", "VmRSS") / 1024),
+                        "peak_mb_after": round(peak_rss_mb()),
+                    }
 
         setattr(owner, attribute, timed)
 
     def take(self) -> dict[str, dict[str, float]]:
         result = {
             label: {"seconds": round(self.seconds[label], 2), "calls": self.counts[label]}
+            | self.memory.get(label, {})
             for label in self.seconds
         }
         self.seconds.clear()
         self.counts.clear()
+        self.memory.clear()
         return result
 
 
@@ -201,9 +211,9 @@ def instrument(timer: StepTimer) -> None:
     from credly_sync.operators import apply, badges, lms_to_credly
 
     plan_op = lms_to_credly.PlanLmsToCredlyOperator
-    timer.wrap(plan_op, "_extract", "extract (Docebo + Credly reads)")
-    timer.wrap(lms_to_credly, "plan_lms_to_credly", "plan (pandas)")
-    timer.wrap(lms_to_credly, "record_operations", "journal (record_operations)")
+    timer.wrap(plan_op, "_extract", "extract (Docebo + Credly reads)", memory=True)
+    timer.wrap(lms_to_credly, "plan_lms_to_credly", "plan (pandas)", memory=True)
+    timer.wrap(lms_to_credly, "record_operations", "journal (record_operations)", memory=True)
     timer.wrap(lms_to_credly, "replace_course_templates", "journal (course templates)")
     timer.wrap(plan_op, "_partitions", "partitions (open_operations)")
     timer.wrap(apply, "claimable_keys", "apply: read open operations")
@@ -461,6 +471,7 @@ def phase(world: World, timer: StepTimer, record: dict[str, Any]) -> Iterator[No
         simulator.reset_calls()
     timer.take()
     exact_peak = reset_peak_rss()
+    record["rss_mb_at_start"] = round(_status_kb("self", "VmRSS") / 1024)
     started, cpu_started = time.perf_counter(), time.process_time()
     simulator_cpu = {sim.name: sim.cpu_seconds() for sim in world.simulators}
     try:
@@ -618,13 +629,22 @@ def report(config: dict[str, Any], runs: dict[str, dict[str, Any]]) -> str:
         )
         lines.append(f"  needed writes (from Credly's state): {run['needed_writes']}")
         for step in ("plan", "apply"):
-            steps = ", ".join(f"{k} {v['seconds']} s" for k, v in run[step]["steps"].items())
+            steps = ", ".join(
+                f"{k} {v['seconds']} s"
+                + (
+                    f" (RSS after {v['rss_mb_after']} MB, peak {v['peak_mb_after']} MB)"
+                    if "rss_mb_after" in v
+                    else ""
+                )
+                for k, v in run[step]["steps"].items()
+            )
             lines.append(f"  {step} steps: {steps}")
         sims = run["apply"]["simulator_rss_mb"]
         lines.append(f"  simulator RSS after apply (MB): {sims}")
         for step in ("plan", "apply"):
             lines.append(
-                f"  {step} CPU s: client {run[step]['cpu_seconds']}, simulators "
+                f"  {step}: client RSS at start {run[step]['rss_mb_at_start']} MB; "
+                f"CPU s: client {run[step]['cpu_seconds']}, simulators "
                 f"{run[step]['simulator_cpu_seconds']}; load average at its end {run[step]['load_average']}"
             )
     rerun_writes = {
@@ -639,18 +659,17 @@ def report(config: dict[str, Any], runs: dict[str, dict[str, Any]]) -> str:
 
 
 def summary_lines(runs: dict[str, dict[str, Any]]) -> list[str]:
-    """One line per phase (the batch sync, then its rerun), to compare runs: completions in the
-    window, client CPU seconds of the plan step (extract + plan + journal, all threads), the
-    client's peak RSS over plan and apply, badges written per second of apply (issued, replaced
-    or revoked), API calls above the minimum (plan + apply) and the writes of the rerun."""
+    """One line per phase (the batch sync, then its rerun), to compare runs: the completions that
+    earn a badge (one per learner and template; later completions of an earned template and
+    learning plans that repeat their courses are not counted), client CPU seconds of the plan
+    step (extract + plan + journal, all threads), the client's peak RSS over plan and apply,
+    badges written per second of apply (issued, replaced or revoked), API calls above the
+    minimum (plan + apply) and the writes of the rerun."""
     rerun_writes = _writes(runs["rerun"]) if "rerun" in runs else 0
+    # completions that earn a badge (one per learner and template): what the batch sync issues
+    completions = runs["batch"]["plan"]["summary"]["issue"]
     lines = []
     for name, run in runs.items():
-        census = run["census_before"]
-        completions = sum(
-            census[route]
-            for route in ("course_completions", "learning_plan_completions", "certification_awards")
-        )
         written = sum(run["needed_writes"].values())
         seconds = run["apply"]["wall_seconds"]
         calls = sum(

@@ -40,7 +40,7 @@ LOOKUP_CHUNK = 10_000
 WRITE_BATCH = 5_000  # rows per executemany where COPY is not available
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a batch sync holds hundreds of thousands
 class Operation:
     """One planned change: ``kind`` (issue, dropdown_add, ...), whom it targets, and its data."""
 
