@@ -200,44 +200,48 @@ class ApplyJournalOperator(BaseOperator):
         )
         in_flight: dict[Future[Any], JournalEntry] = {}  # submitted, not finished when last looked
         finished: list[tuple[JournalEntry, Future[Any]]] = []  # finished, outcome not yet written
-        stop = threading.Event()  # set by a 401: the calls queued behind it are not sent
+        stop = threading.Event()  # set: the calls still queued are not sent (a 401, or this thread died)
         renewed = recorded = time.monotonic()
         with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
-            while True:
-                while (
-                    chunks
-                    and not run.connection_error
-                    and len(in_flight) < self.max_workers + QUEUED_CHUNKS * self.claim_chunk
-                ):
-                    chunk = chunks.popleft()
-                    won = claim_operations(engine, chunk, claimant, ttl=ttl, inherit_from=inherit_from)
-                    run.claimed_elsewhere += len(chunk) - len(won)
-                    run.sent += len(won)
-                    in_flight.update({pool.submit(self._send, hook, entry, stop): entry for entry in won})
-                if not in_flight and not finished:
-                    break
-                if in_flight:
-                    wait(in_flight, timeout=TOP_UP_EVERY, return_when=FIRST_EXCEPTION)
-                    finished += [(in_flight.pop(f), f) for f in list(in_flight) if f.done()]
-                due = (
-                    not in_flight
-                    or len(finished) >= RECORD_BATCH
-                    or time.monotonic() - recorded >= RECORD_EVERY
-                    or any(future.exception() is not None for _, future in finished)
-                )
-                if finished and due:
-                    self._record_finished(engine, run, claimant, finished, scrub)
-                    finished, recorded = [], time.monotonic()
-                    unsent = []
-                    if run.connection_error:
-                        # every other call would be refused the same way: give back what was not sent
-                        unsent = [in_flight.pop(f).op_key for f in list(in_flight) if f.cancel()]
-                    if unsent:
-                        release_claims(engine, unsent, claimant)
-                        run.sent -= len(unsent)
-                if in_flight and time.monotonic() - renewed >= renew_every:
-                    renew_claims(engine, [e.op_key for e in in_flight.values()], claimant, ttl=ttl)
-                    renewed = time.monotonic()
+            try:
+                while True:
+                    while (
+                        chunks
+                        and not run.connection_error
+                        and len(in_flight) < self.max_workers + QUEUED_CHUNKS * self.claim_chunk
+                    ):
+                        chunk = chunks.popleft()
+                        won = claim_operations(engine, chunk, claimant, ttl=ttl, inherit_from=inherit_from)
+                        run.claimed_elsewhere += len(chunk) - len(won)
+                        run.sent += len(won)
+                        in_flight.update({pool.submit(self._send, hook, entry, stop): entry for entry in won})
+                    if not in_flight and not finished:
+                        break
+                    if in_flight:
+                        wait(in_flight, timeout=TOP_UP_EVERY, return_when=FIRST_EXCEPTION)
+                        finished += [(in_flight.pop(f), f) for f in list(in_flight) if f.done()]
+                    due = (
+                        not in_flight
+                        or len(finished) >= RECORD_BATCH
+                        or time.monotonic() - recorded >= RECORD_EVERY
+                        or any(future.exception() is not None for _, future in finished)
+                    )
+                    if finished and due:
+                        self._record_finished(engine, run, claimant, finished, scrub)
+                        finished, recorded = [], time.monotonic()
+                        if run.connection_error:
+                            # every other call would be refused the same way: give back what was not sent
+                            unsent = [in_flight.pop(f).op_key for f in list(in_flight) if f.cancel()]
+                            release_claims(engine, unsent, claimant)
+                            run.sent -= len(unsent)
+                    if in_flight and time.monotonic() - renewed >= renew_every:
+                        renew_claims(engine, [e.op_key for e in in_flight.values()], claimant, ttl=ttl)
+                        renewed = time.monotonic()
+            except BaseException:
+                # killed or failed here: the queued calls must not be sent, since no outcome of
+                # theirs would be written (their claims expire; the next run looks them up first)
+                stop.set()
+                raise
 
     def _record_finished(
         self,
