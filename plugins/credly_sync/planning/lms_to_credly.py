@@ -378,6 +378,8 @@ def _learning_objects(rows: pd.DataFrame) -> list[dict[str, Any]]:
 def _issues(rows: pd.DataFrame, policy: IssuePolicy, now: datetime) -> list[Operation]:
     if rows.empty:
         return []
+    if rows["completed_at"].isna().any():  # the key and issued_at need it: never a "nan" key
+        raise ValueError("an achievement to issue has no completion time")
     users = rows["lms_user_id"].astype(str)
     completed = _iso_seconds(rows["completed_at"]).str.replace(r"[-:]", "", regex=True)
     keys = f"{ISSUE}:" + _texts(rows["badge_template_id"]) + ":" + users + ":" + completed
