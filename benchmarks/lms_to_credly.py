@@ -50,7 +50,7 @@ PG_SERVER = {"host": "127.0.0.1", "port": 5432, "login": "postgres"}
 PG_DATABASE = "credly_sync_bench"
 COURSE_SHARE, AWARD_SHARE = 0.85, 0.10  # learning plan completions follow from the course ones
 DOCEBO_PAGE = 200  # DoceboHook's default page_size
-CREDLY_PAGE = 100  # the plan operator's CredlyHook(per_page=100), Credly's maximum
+CREDLY_PAGE = 100  # what the plan operator's CredlyHook(per_page=100) asks for (``per`` is unconfirmed)
 # Simulator credentials, only for the processes this script starts.
 CREDLY_ORG, DOCEBO_CLIENT = "bench-org", "bench-client"
 
@@ -103,6 +103,14 @@ class Simulator:
 
     def reset_calls(self) -> None:
         self.admin("DELETE", "calls")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the simulator process so far (Linux; 0 elsewhere)."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def rss_mb(self) -> float:
         return _status_kb(self.process.pid, "VmRSS") / 1024
@@ -160,13 +168,16 @@ def peak_rss_mb() -> float:
 
 
 class StepTimer:
-    """Wraps module functions to add up their wall time (thread-seconds when run on threads)."""
+    """Wraps module functions to add up their wall time (thread-seconds when run on threads) and,
+    for the plan's steps (one after the other on the main thread), the client's RSS and peak RSS
+    when the step ends: where the plan phase's peak comes from."""
 
     def __init__(self) -> None:
         self.seconds: Counter[str] = Counter()
         self.counts: Counter[str] = Counter()
+        self.memory: dict[str, dict[str, float]] = {}
 
-    def wrap(self, owner: Any, attribute: str, label: str) -> None:
+    def wrap(self, owner: Any, attribute: str, label: str, *, memory: bool = False) -> None:
         original = getattr(owner, attribute)
 
         def timed(*args: Any, **kwargs: Any) -> Any:
@@ -176,16 +187,23 @@ class StepTimer:
             finally:
                 self.seconds[label] += time.perf_counter() - start
                 self.counts[label] += 1
+                if memory:
+                    self.memory[label] = {
+                        "rss_mb_after": round(_status_kb("self", "VmRSS") / 1024),
+                        "peak_mb_after": round(peak_rss_mb()),
+                    }
 
         setattr(owner, attribute, timed)
 
     def take(self) -> dict[str, dict[str, float]]:
         result = {
             label: {"seconds": round(self.seconds[label], 2), "calls": self.counts[label]}
+            | self.memory.get(label, {})
             for label in self.seconds
         }
         self.seconds.clear()
         self.counts.clear()
+        self.memory.clear()
         return result
 
 
@@ -193,9 +211,9 @@ def instrument(timer: StepTimer) -> None:
     from credly_sync.operators import apply, badges, lms_to_credly
 
     plan_op = lms_to_credly.PlanLmsToCredlyOperator
-    timer.wrap(plan_op, "_extract", "extract (Docebo + Credly reads)")
-    timer.wrap(lms_to_credly, "plan_lms_to_credly", "plan (pandas)")
-    timer.wrap(lms_to_credly, "record_operations", "journal (record_operations)")
+    timer.wrap(plan_op, "_extract", "extract (Docebo + Credly reads)", memory=True)
+    timer.wrap(lms_to_credly, "plan_lms_to_credly", "plan (pandas)", memory=True)
+    timer.wrap(lms_to_credly, "record_operations", "journal (record_operations)", memory=True)
     timer.wrap(lms_to_credly, "replace_course_templates", "journal (course templates)")
     timer.wrap(plan_op, "_partitions", "partitions (open_operations)")
     timer.wrap(apply, "claimable_keys", "apply: read open operations")
@@ -402,14 +420,14 @@ class World:
         credly.auth = (self.credly_token, "")
         templates = ",".join(self.template_ids)
 
-        def badges(extra: str = "") -> int:
+        def badges(extra: str = "", per: int = 1, field: str = "total_count") -> int:
             response = credly.get(
                 f"{self.credly.url}/v1/organizations/{CREDLY_ORG}/badges",
-                params={"filter": f"badge_template_id::{templates}{extra}", "per": 1},
+                params={"filter": f"badge_template_id::{templates}{extra}", "per": per},
                 timeout=600,
             )
             response.raise_for_status()
-            return int(response.json()["metadata"]["total_count"])
+            return int(response.json()["metadata"][field])
 
         return {
             "users": count("/manage/v1/user"),
@@ -420,6 +438,8 @@ class World:
                 **{"id_course[]": self.course_ids, "status[]": ["completed"]},
                 **window,
             ),
+            # a full reconcile reads every enrollment of the mapped courses: resets are revoked
+            "course_enrollments": count("/learn/v1/enrollments", **{"id_course[]": self.course_ids}),
             "learning_plan_completions": count(
                 "/learningplan/v1/learningplans/enrollments",
                 **{"learning_plan_id[]": self.plan_ids, "status[]": ["completed"]},
@@ -429,6 +449,8 @@ class World:
             "certification_awards": count(AWARDS_PATH, **{"id_cert[]": self.cert_ids}),
             "credly_badges": badges(),
             "credly_revoked": badges("|state::revoked"),
+            # what Credly serves when asked for the plan's page size (the documented one is 50)
+            "credly_page": badges(per=CREDLY_PAGE, field="per"),
         }
 
 
@@ -449,16 +471,23 @@ def phase(world: World, timer: StepTimer, record: dict[str, Any]) -> Iterator[No
         simulator.reset_calls()
     timer.take()
     exact_peak = reset_peak_rss()
-    started = time.perf_counter()
+    record["rss_mb_at_start"] = round(_status_kb("self", "VmRSS") / 1024)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    simulator_cpu = {sim.name: sim.cpu_seconds() for sim in world.simulators}
     try:
         yield
     finally:
         record["wall_seconds"] = round(time.perf_counter() - started, 2)
+        record["cpu_seconds"] = round(time.process_time() - cpu_started, 2)  # the client, all threads
         record["peak_rss_mb"] = round(peak_rss_mb(), 1)
         record["peak_rss_is_per_phase"] = exact_peak
         record["steps"] = timer.take()
         record["calls"] = {sim.name: sim.calls() for sim in world.simulators}
         record["simulator_rss_mb"] = {sim.name: round(sim.rss_mb(), 1) for sim in world.simulators}
+        record["simulator_cpu_seconds"] = {
+            sim.name: round(sim.cpu_seconds() - simulator_cpu[sim.name], 2) for sim in world.simulators
+        }
+        record["load_average"] = [round(load, 2) for load in os.getloadavg()]
 
 
 def run_sync(world: World, timer: StepTimer, run_id: str, window_end: datetime) -> dict[str, Any]:
@@ -517,8 +546,9 @@ def run_sync(world: World, timer: StepTimer, run_id: str, window_end: datetime) 
 
 
 def minimum_calls(world: World, census: dict[str, int], writes: dict[str, int]) -> dict[str, dict[str, int]]:
-    """Per simulator and endpoint: the pages of every list a full reconcile needs (an empty list
-    is still one call) plus one write per badge that had to change."""
+    """Per simulator and endpoint: the pages of every list a full reconcile needs at the page size
+    the server serves (an empty list is still one call) plus one write per badge that had to
+    change."""
     from include.simulators.docebo.unconfirmed import AWARDS_PATH
 
     def pages(rows: int, size: int) -> int:
@@ -528,7 +558,7 @@ def minimum_calls(world: World, census: dict[str, int], writes: dict[str, int]) 
         "POST /oauth2/token": 1,
         "GET /learn/v1/courses/field": pages(census["course_fields"], DOCEBO_PAGE),
         "GET /learn/v1/courses": pages(census["courses"], DOCEBO_PAGE),
-        "GET /learn/v1/enrollments": pages(census["course_completions"], DOCEBO_PAGE),
+        "GET /learn/v1/enrollments": pages(census["course_enrollments"], DOCEBO_PAGE),
         "GET /learningplan/v1/learningplans/enrollments": pages(
             census["learning_plan_completions"], DOCEBO_PAGE
         ),
@@ -539,7 +569,7 @@ def minimum_calls(world: World, census: dict[str, int], writes: dict[str, int]) 
     }
     prefix = "/v1/organizations/{organization_id}"
     credly = {
-        f"GET {prefix}/badges": pages(census["credly_badges"], CREDLY_PAGE),
+        f"GET {prefix}/badges": pages(census["credly_badges"], census["credly_page"]),
         f"POST {prefix}/badges": writes["badges created (issue + replace)"],
         f"PUT {prefix}/badges/{{badge_id}}/revoke": writes["badges revoked"],
     }
@@ -599,10 +629,24 @@ def report(config: dict[str, Any], runs: dict[str, dict[str, Any]]) -> str:
         )
         lines.append(f"  needed writes (from Credly's state): {run['needed_writes']}")
         for step in ("plan", "apply"):
-            steps = ", ".join(f"{k} {v['seconds']} s" for k, v in run[step]["steps"].items())
+            steps = ", ".join(
+                f"{k} {v['seconds']} s"
+                + (
+                    f" (RSS after {v['rss_mb_after']} MB, peak {v['peak_mb_after']} MB)"
+                    if "rss_mb_after" in v
+                    else ""
+                )
+                for k, v in run[step]["steps"].items()
+            )
             lines.append(f"  {step} steps: {steps}")
         sims = run["apply"]["simulator_rss_mb"]
         lines.append(f"  simulator RSS after apply (MB): {sims}")
+        for step in ("plan", "apply"):
+            lines.append(
+                f"  {step}: client RSS at start {run[step]['rss_mb_at_start']} MB; "
+                f"CPU s: client {run[step]['cpu_seconds']}, simulators "
+                f"{run[step]['simulator_cpu_seconds']}; load average at its end {run[step]['load_average']}"
+            )
     rerun_writes = {
         k: v
         for k, v in runs.get("rerun", {}).get("apply", {}).get("calls", {}).get("credly", {}).items()
@@ -612,6 +656,40 @@ def report(config: dict[str, Any], runs: dict[str, dict[str, Any]]) -> str:
         lines.append("")
         lines.append("rerun writes nothing: " + ("yes" if not rerun_writes else f"NO: {rerun_writes}"))
     return "\n".join(lines)
+
+
+def summary_lines(runs: dict[str, dict[str, Any]]) -> list[str]:
+    """One line per phase (the batch sync, then its rerun), to compare runs: the completions that
+    earn a badge (one per learner and template; later completions of an earned template and
+    learning plans that repeat their courses are not counted), client CPU seconds of the plan
+    step (extract + plan + journal, all threads), the client's peak RSS over plan and apply,
+    badges written per second of apply (issued, replaced or revoked), API calls above the
+    minimum (plan + apply) and the writes of the rerun."""
+    rerun_writes = _writes(runs["rerun"]) if "rerun" in runs else 0
+    # completions that earn a badge (one per learner and template): what the batch sync issues
+    completions = runs["batch"]["plan"]["summary"]["issue"]
+    lines = []
+    for name, run in runs.items():
+        written = sum(run["needed_writes"].values())
+        seconds = run["apply"]["wall_seconds"]
+        calls = sum(
+            sum(endpoints.values()) for step in ("plan", "apply") for endpoints in run[step]["calls"].values()
+        )
+        minimum = sum(sum(endpoints.values()) for endpoints in run["minimum"].values())
+        lines.append(
+            f"batch {'sync' if name == 'batch' else name}: completions={completions} "
+            f"plan_cpu_s={run['plan']['cpu_seconds']:.1f} "
+            f"peak_rss_mb={max(run['plan']['peak_rss_mb'], run['apply']['peak_rss_mb']):.0f} "
+            f"apply_badges_per_s={(written / seconds if written and seconds else 0):.0f} "
+            f"calls_over_minimum={calls - minimum} rerun_writes={rerun_writes}"
+        )
+    return lines
+
+
+def _writes(run: dict[str, Any]) -> int:
+    """Write calls (anything but a read) a run made to Credly."""
+    calls = run["apply"]["calls"]["credly"]
+    return sum(n for endpoint, n in calls.items() if not endpoint.startswith("GET "))
 
 
 def _phase_minimum(minimum: dict[str, dict[str, int]], step: str) -> int:
@@ -713,6 +791,7 @@ def main(argv: list[str]) -> int:
         out_file = out / f"lms_to_credly-{stamp}.json"
         out_file.write_text(json.dumps({"config": config, "runs": runs}, indent=2, default=str))
         print(f"\nJSON: {out_file}", flush=True)
+        print("\n".join(summary_lines(runs)), flush=True)
     finally:
         world.stop()
     return 0

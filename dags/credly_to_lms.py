@@ -39,9 +39,10 @@ filter on issued badges, so the window is checked on every badge read.
    and certification awards of the learners involved, then journals the operations (keys name
    the badge and the target values, so nothing applied is planned again).
 2. `apply_external_training` and `apply_certification_awards` send them with bounded
-   concurrency and retries, each claiming the operations it sends (overlapping runs never send
-   one twice). A retried create or award looks first, so no duplicate appears after a timeout
-   or a killed run. A transient failure is sent again by the next run, up to 5 attempts, then
+   concurrency (a slot of the Airflow pool `lms_api` per call in flight, 4 per task) and
+   retries, each claiming the operations it sends (overlapping runs never send one twice). A
+   retried create or award looks first, so no duplicate appears after a timeout or a killed run.
+   A transient failure is sent again by the next run, up to 5 attempts, then
    `failed`; a refusal by the LMS is `rejected` at once. Either fails the task.
 3. `mail_failure_digest` (runs even when an apply task failed; `fail_run_if_apply_failed`
    then keeps the run red) mails NOTIFICATION_MAIL_ID one message listing the operations
@@ -65,7 +66,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, CronDataIntervalTimetable, TriggerRule
 
-from credly_sync.operators.apply import FailRunOperator
+from credly_sync.operators.apply import LMS_API_POOL, FailRunOperator
 from credly_sync.operators.credly_to_lms import (
     ApplyCertificationAwardsOperator,
     ApplyExternalTrainingOperator,
@@ -91,8 +92,13 @@ for dag_id, schedule, full in (
         tags=["credly-sync", "credly", "docebo", "external-training", "certifications"],
     ):
         apply = [
-            ApplyExternalTrainingOperator(task_id="apply_external_training"),
-            ApplyCertificationAwardsOperator(task_id="apply_certification_awards"),
+            # a pool slot per call in flight: the LMS sees at most LMS_API_POOL's slots at once
+            ApplyExternalTrainingOperator(
+                task_id="apply_external_training", max_workers=4, pool=LMS_API_POOL, pool_slots=4
+            ),
+            ApplyCertificationAwardsOperator(
+                task_id="apply_certification_awards", max_workers=4, pool=LMS_API_POOL, pool_slots=4
+            ),
         ]
         digest = FailureDigestOperator(
             task_id="mail_failure_digest", kinds=KINDS, trigger_rule=TriggerRule.ALL_DONE

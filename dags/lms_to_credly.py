@@ -47,7 +47,10 @@ are. Course and learning-plan badges are issued whatever its value.
    log (LMS ids and reasons in the `summary` XCom), never issued; revoking needs neither. A
    mapping row with a bad id is skipped and named in the log.
 2. `issue_badges` (mapped over chunks of the journal), `revoke_badges`, `replace_badges` apply
-   the journal with bounded concurrency. Each task claims the operations it sends, so
+   the journal with bounded concurrency: each takes a slot of the Airflow pool `credly_api` per
+   call it may have in flight (8 for an issue task, 4 otherwise), so all of them together, across
+   runs, stay within the pool's slots (16 by default); a 429 from Credly holds back every worker
+   of the task for its Retry-After. Each task claims the operations it sends, so
    overlapping runs (a backfill) never send one twice. A retried issue looks the badge up
    first; a duplicate is "already issued". A transient failure (outage, timeout) is sent again
    by the task's retries and the next run, up to 5 attempts, then `failed`; a refusal (archived
@@ -74,7 +77,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, CronDataIntervalTimetable, TriggerRule
 
-from credly_sync.operators.apply import FailRunOperator
+from credly_sync.operators.apply import CREDLY_API_POOL, FailRunOperator
 from credly_sync.operators.badges import IssueBadgesOperator, ReplaceBadgesOperator, RevokeBadgesOperator
 from credly_sync.operators.lms_to_credly import PlanLmsToCredlyOperator
 from credly_sync.operators.notifications import FailureDigestOperator
@@ -97,13 +100,16 @@ for dag_id, schedule, full in (
         tags=["credly-sync", "credly", "docebo", "badges"],
     ):
         plan = PlanLmsToCredlyOperator(task_id="plan_badges")
-        issue = IssueBadgesOperator.partial(task_id="issue_badges", max_workers=8).expand(
-            partition=plan.output
-        )
+        # a pool slot per call in flight: every apply task of every run shares CREDLY_API_POOL
+        issue = IssueBadgesOperator.partial(
+            task_id="issue_badges", max_workers=8, pool=CREDLY_API_POOL, pool_slots=8
+        ).expand(partition=plan.output)
         apply = [
             issue,
-            RevokeBadgesOperator(task_id="revoke_badges"),
-            ReplaceBadgesOperator(task_id="replace_badges"),
+            RevokeBadgesOperator(task_id="revoke_badges", max_workers=4, pool=CREDLY_API_POOL, pool_slots=4),
+            ReplaceBadgesOperator(
+                task_id="replace_badges", max_workers=4, pool=CREDLY_API_POOL, pool_slots=4
+            ),
         ]
         digest = FailureDigestOperator(
             task_id="mail_failure_digest", kinds=(ISSUE, REPLACE, REVOKE), trigger_rule=TriggerRule.ALL_DONE

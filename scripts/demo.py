@@ -99,6 +99,12 @@ SIMULATORS = {
     ),
 }
 
+# The Airflow pools the apply tasks take slots of (credly_sync.operators.apply.POOLS).
+POOLS = {
+    "credly_api": (16, "calls in flight to the Credly API from credly-sync apply tasks"),
+    "lms_api": (8, "calls in flight to the LMS API from credly-sync apply tasks"),
+}
+
 # (dag id, run conf): templates first, then the dropdown, then the first (full) batch syncs.
 MAIN_DAGS = (
     ("credly_templates", None),
@@ -163,6 +169,8 @@ def main() -> None:
     connections_file = HOME / "connections.json"
     connections_file.write_text(json.dumps(CONNECTIONS, indent=2))
     run(airflow, "connections", "import", "--overwrite", str(connections_file))
+    for pool, (slots, description) in POOLS.items():
+        run(airflow, "pools", "set", pool, str(slots), description)
     run(python, "-m", "credly_sync", "migrate")
     run(python, "-m", "credly_sync", "settings", "import", str(SAMPLE / "settings.csv"))
     run(python, "-m", "credly_sync", "mappings", "import", str(SAMPLE / "mappings.csv"))

@@ -26,6 +26,8 @@ from typing import Any
 
 import requests
 
+from credly_sync.operators.apply import POOLS
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PG = {"host": "127.0.0.1", "port": 5432, "login": "postgres"}
@@ -188,6 +190,8 @@ class Cluster:
         )
         self._start_simulators()
         self.run("airflow", "db", "migrate")
+        for pool, (slots, description) in POOLS.items():  # the apply tasks take their slots
+            self.run("airflow", "pools", "set", pool, str(slots), description)
         self.run("python", "-m", "credly_sync", "migrate")
         self.run("python", "-m", "credly_sync", "settings", "import", "include/sample/settings.csv")
         self.run("python", "-m", "credly_sync", "mappings", "import", "include/sample/mappings.csv")

@@ -27,6 +27,7 @@ import pytest
 import requests
 from sqlalchemy import Engine, create_engine, text
 
+from credly_sync.operators.apply import POOLS
 from include.simulators.common.people import learner
 from tests.dags.test_credly_sync_events import COURSE, PLAN, SECRETS, World
 from tests.fixtures.credly import CredlySim
@@ -185,6 +186,8 @@ def airflow(
         env.pop(key, None)
     instance = Airflow(home, env, port)
     instance.airflow("db", "migrate")
+    for pool, (slots, description) in POOLS.items():  # the apply tasks take their slots
+        instance.airflow("pools", "set", pool, str(slots), description)
     instance.start()
     try:
         yield instance

@@ -170,3 +170,32 @@ def test_a_refused_token_stops_the_task_without_spending_attempts(
     summary = IssueBadgesOperator(task_id="issue", http_retry=INSTANT).execute({"run_id": "r2"})
     assert summary["outcomes"] == {"issue.applied": 5}
     assert held(credly_sim, template.id) == {learner(i).email: 1 for i in range(5)}
+
+
+@pytest.mark.usefixtures("credly_connection")
+def test_calls_queued_behind_a_task_that_dies_are_never_sent(
+    credly_sim: CredlySim, postgres_warehouse: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The warehouse fails when the first outcomes are written: the task stops, and the claimed
+    calls still queued are not sent (nobody could record them); the next run finishes them once."""
+    template = credly_sim.create_template("Queued", allow_duplicate_badges=True)
+    journal_plan(postgres_warehouse, completions(template.id, range(12)), credly_sim)
+    credly_sim.set_faults(latency=0.25)  # when the first outcomes are written, most calls wait queued
+
+    def warehouse_down(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("warehouse connection lost")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(IssueBadgesOperator, "_record", warehouse_down)
+        operator = IssueBadgesOperator(task_id="issue", http_retry=INSTANT, max_workers=1, claim_chunk=5)
+        with pytest.raises(RuntimeError, match="warehouse connection lost"):
+            operator.execute({"run_id": "dies"})
+    assert credly_sim.call_count("POST", "badges") <= 4, "only the calls sent before it died went out"
+    assert sum(attempts for _, attempts, _ in journal_rows(postgres_warehouse)) == 12, "all were claimed"
+
+    credly_sim.set_faults()
+    with_expired_claims = IssueBadgesOperator(task_id="issue", http_retry=INSTANT, claim_ttl=600)
+    with postgres_warehouse.begin() as connection:  # the dead task's claims have expired
+        connection.execute(operation_journal.update().values(claimed_until=utcnow() - timedelta(seconds=1)))
+    assert with_expired_claims.execute({"run_id": "next"})["outcomes"] == {"issue.applied": 12}
+    assert held(credly_sim, template.id) == {learner(i).email: 1 for i in range(12)}

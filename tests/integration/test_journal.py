@@ -221,3 +221,44 @@ def test_lookups_run_in_chunks_below_the_databases_parameter_limits(
     open_keys = open_operation_keys(warehouse, ["issue"])
     assert open_keys == [k for k in keys if k != keys[1]]
     assert [e.op_key for e in claim_operations(warehouse, list(reversed(keys)), "t", ttl=TTL)] == open_keys
+
+
+def test_a_large_plan_is_written_in_bulk_in_plan_order_with_open_rows_refreshed(
+    warehouse: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("credly_sync.warehouse.journal.WRITE_BATCH", 700)  # several batches on SQLite
+    odd = 'tab\there, new\nline, back\\slash, "quoted", é, ✓'  # what COPY's text format must escape
+    first = [Operation(f"issue:t1:{n:05d}", "issue", str(n), {"n": n, "text": odd}) for n in range(3000)]
+    with warehouse.begin() as connection:
+        assert record_operations(connection, first[:2000], "run-1") == 2000
+    close(warehouse, Outcome(first[0].op_key, "applied"))
+    with warehouse.begin() as connection:
+        supersede_unplanned(connection, ["issue"], [op.op_key for op in first[2:2000]], reason="not wanted")
+    # the next plan: new rows first in its order, then the old ones with a new payload
+    again = list(reversed(first[2000:])) + [
+        Operation(op.op_key, op.kind, op.target, {**op.payload, "run": 2}) for op in first[:2000]
+    ]
+    with warehouse.begin() as connection:
+        assert record_operations(connection, again, "run-2") == 1000
+    with warehouse.connect() as connection:
+        stored = {r.op_key: r for r in connection.execute(select(operation_journal))}
+    assert len(stored) == 3000
+    assert stored[first[0].op_key].status == "applied" and stored[first[0].op_key].dag_run_id == "run-1"
+    assert stored[first[0].op_key].payload == first[0].payload, "a closed row is never rewritten"
+    reopened = stored[first[1].op_key]
+    assert (reopened.status, reopened.last_error, reopened.payload["run"]) == ("pending", None, 2)
+    assert stored[first[5].op_key].payload == {"n": 5, "text": odd, "run": 2}
+    assert stored[first[2999].op_key].payload == {"n": 2999, "text": odd}
+    assert {r.dag_run_id for k, r in stored.items() if k != first[0].op_key} == {"run-2"}
+    open_keys = open_operation_keys(warehouse, ["issue"])
+    assert open_keys[-1000:] == [op.op_key for op in again[:1000]], "new rows drain in the plan's order"
+
+
+def test_each_partition_reads_its_own_share_and_together_they_read_every_key(warehouse: Engine) -> None:
+    keys = [f"issue:t1:{n:04d}" for n in range(400)]
+    journal(warehouse, *keys)
+    shares = [claimable_keys(warehouse, ["issue"], partition=(index, 3)) for index in range(3)]
+    assert sorted(key for share in shares for key in share) == keys, "every key in exactly one share"
+    assert all(60 < len(share) < 200 for share in shares), [len(share) for share in shares]
+    assert all(share == sorted(share) for share in shares), "oldest first within a share"
+    assert claimable_keys(warehouse, ["issue"], partition=(0, 1)) == keys

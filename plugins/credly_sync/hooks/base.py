@@ -1,6 +1,8 @@
 """The one retry policy and error vocabulary shared by every API hook of this package.
 
 * 429: wait ``Retry-After`` (capped) and try again, for any method: the server did nothing.
+  The wait closes the hook's :class:`RetryAfterGate`, so every thread sharing the hook (the
+  workers of an apply task) holds its next request back too, not only the one refused.
 * 5xx, timeouts, dropped connections, malformed JSON: retried with exponential backoff for
   idempotent calls; for a non-idempotent call (an issue POST) the outcome is uncertain, so
   :class:`UncertainOutcomeError` is raised and the caller must look before it leaps.
@@ -9,6 +11,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -102,6 +105,30 @@ class RetryPolicy:
         return min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
 
 
+class RetryAfterGate:
+    """Shared by the threads of one hook: a 429's ``Retry-After`` holds back every request
+    until it has passed, since the server asked the client, not one connection, to slow down."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._until = 0.0
+        self._lock = threading.Lock()
+
+    def close(self, seconds: float) -> float:
+        """Hold requests back for ``seconds`` from now (a later deadline wins); the deadline."""
+        with self._lock:
+            self._until = max(self._until, self.clock() + seconds)
+            return self._until
+
+    def remaining(self, waited_until: float = 0.0) -> float:
+        """Seconds to wait before the next request; 0 for a thread that already waited until
+        the current deadline (``waited_until``, returned by :meth:`close`)."""
+        until = self._until
+        if until <= waited_until:
+            return 0.0
+        return max(0.0, until - self.clock())
+
+
 class ApiHttpHook(HttpHook):
     """An HttpHook that sends every request through :meth:`call` with the shared retry policy.
 
@@ -117,6 +144,7 @@ class ApiHttpHook(HttpHook):
         self.pool_size = pool_size
         self.sleep: Callable[[float], None] = time.sleep
         self.budget: CallBudget | None = None  # e.g. warehouse.budget.ApiBudget, set by operators
+        self.gate = RetryAfterGate()
         self._session: requests.Session | None = None
 
     def prepare(self) -> None:
@@ -208,9 +236,14 @@ class ApiHttpHook(HttpHook):
             idempotent = method in ("GET", "PUT", "DELETE", "HEAD")
         url = self.url_from_endpoint(endpoint)
         last_failure = ""
+        waited_until = 0.0  # the gate deadline this thread has already slept to
         for attempt in range(1, self.retry.max_attempts + 1):
             if self.budget is not None:
                 self.budget.acquire()
+            pause = self.gate.remaining(waited_until)
+            if pause:
+                self.log.info("%s %s: held back %.1fs by another call's 429", method, endpoint, pause)
+                self.sleep(pause)
             headers: dict[str, str] = {}
             self.authorize(headers)
             try:
@@ -240,7 +273,9 @@ class ApiHttpHook(HttpHook):
                         method=method,
                         endpoint=endpoint,
                     )
-                self._wait(self._retry_after(response, attempt), attempt, method, endpoint, last_failure)
+                retry_after = self._retry_after(response, attempt)
+                waited_until = self.gate.close(retry_after)
+                self._wait(retry_after, attempt, method, endpoint, last_failure)
                 continue
             if status >= 500:
                 last_failure = f"{status} {self.error_message(response)}"

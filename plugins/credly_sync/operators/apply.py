@@ -4,12 +4,12 @@ each outcome. How a failure is classified (rejected, retried, failed) is decided
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 import uuid
-import zlib
 from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 from typing import Any
 
@@ -45,8 +45,21 @@ from credly_sync.warehouse.journal import (
 )
 from credly_sync.webui.links import CredlySyncPageLink
 
+# Airflow pools the setup creates (README, "Pools"): a slot is one call in flight to that API, and
+# an apply task takes as many slots as it has workers, so all apply tasks of all runs together
+# (mapped issue tasks, a backfill) never have more calls in flight than the pool has slots.
+CREDLY_API_POOL = "credly_api"
+LMS_API_POOL = "lms_api"
+POOLS = {
+    CREDLY_API_POOL: (16, "calls in flight to the Credly API from credly-sync apply tasks"),
+    LMS_API_POOL: (8, "calls in flight to the LMS API from credly-sync apply tasks"),
+}
+
 PROGRESS_EVERY = 200
-RECORD_BATCH = 100  # outcomes written per transaction at most (only those already finished)
+RECORD_BATCH = 500  # outcomes written per transaction at most (only those already finished)
+RECORD_EVERY = 0.5  # seconds between two writes of finished outcomes (while calls are running)
+TOP_UP_EVERY = 0.1  # seconds between two looks at the queue of claimed calls
+QUEUED_CHUNKS = 2  # claimed chunks kept queued behind the running calls
 REPORTED = 20  # problems named in the log and the task's error
 
 REJECTED, TRANSIENT, CONNECTION, THROTTLED = "rejected", "transient", "connection", "throttled"
@@ -55,6 +68,10 @@ TRANSIENT_API_ERRORS = (RetriesExhaustedError, UncertainOutcomeError, MalformedR
 
 
 Applied = tuple[JournalEntry, dict[str, Any] | None]
+
+
+class _Stopped(Exception):
+    """A queued call not sent because an earlier one found the credentials refused."""
 
 
 class OperationSkipped(Exception):
@@ -103,7 +120,8 @@ class ApplyJournalOperator(BaseOperator):
     :param partition: ``(index, count)``: apply only this share of the operations, so a large
         journal can be drained by mapped task instances (``.partial().expand(partition=...)``).
     :param max_attempts: attempts (task runs) an operation gets before it is closed as ``failed``.
-    :param claim_chunk: operations claimed per statement.
+    :param claim_chunk: operations claimed per statement (up to two chunks wait queued behind
+        the running calls: a killed task leaves at most that many to be looked up first).
     :param claim_ttl: seconds a claim lasts unless renewed (renewed every third of it).
     """
 
@@ -119,7 +137,7 @@ class ApplyJournalOperator(BaseOperator):
         http_retry: RetryPolicy | Mapping[str, float] | None = None,
         partition: Sequence[int] | None = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-        claim_chunk: int = 100,
+        claim_chunk: int = 250,
         claim_ttl: float = 600.0,
         **kwargs: Any,
     ) -> None:
@@ -150,11 +168,7 @@ class ApplyJournalOperator(BaseOperator):
         engine = warehouse_engine(self.warehouse_conn_id)
         load_settings(engine)  # invalid settings stop every write, also of a task run on its own
         inherit_from, claimant = self._claimant(context)
-        keys = [
-            key
-            for key in claimable_keys(engine, self.kinds, inherit_from=inherit_from)
-            if self._in_partition(key)
-        ]
+        keys = claimable_keys(engine, self.kinds, inherit_from=inherit_from, partition=self.partition)
         self.log.info("%d open operation(s) of kind %s", len(keys), ", ".join(self.kinds))
         run = _Run(keys)
         self._throttled: BaseException | None = None
@@ -184,38 +198,87 @@ class ApplyJournalOperator(BaseOperator):
         return summary
 
     def _drain(self, engine: Engine, hook: Any, run: _Run, claimant: str, inherit_from: str | None) -> None:
-        """Claim chunk after chunk as the workers run dry; record outcomes as calls finish."""
+        """Claim chunk after chunk so that claimed calls always wait queued behind the running
+        ones (the workers never idle while this thread writes); record the finished calls
+        together, every ``RECORD_EVERY`` seconds, or at once when a call failed (a 401 stops
+        the rest)."""
         ttl = timedelta(seconds=self.claim_ttl)
         renew_every = self.claim_ttl / 3
         scrub: Callable[[str], str] = getattr(hook, "scrub", str)
         chunks = deque(
             run.keys[start : start + self.claim_chunk] for start in range(0, len(run.keys), self.claim_chunk)
         )
-        in_flight: dict[Future[Any], JournalEntry] = {}
-        renewed = time.monotonic()
+        in_flight: dict[Future[Any], JournalEntry] = {}  # submitted, not finished when last looked
+        finished: list[tuple[JournalEntry, Future[Any]]] = []  # finished, outcome not yet written
+        stop = threading.Event()  # set: the calls still queued are not sent (a 401, or this thread died)
+        renewed = recorded = time.monotonic()
         with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
-            while True:
-                while chunks and not run.connection_error and len(in_flight) < self.max_workers:
-                    chunk = chunks.popleft()
-                    won = claim_operations(engine, chunk, claimant, ttl=ttl, inherit_from=inherit_from)
-                    run.claimed_elsewhere += len(chunk) - len(won)
-                    run.sent += len(won)
-                    in_flight.update({pool.submit(self.apply_one, hook, entry): entry for entry in won})
-                if not in_flight:
-                    break
-                finished, _ = wait(in_flight, timeout=renew_every, return_when=FIRST_COMPLETED)
-                done = [(in_flight.pop(future), future) for future in finished]
-                for start in range(0, len(done), RECORD_BATCH):
-                    batch = done[start : start + RECORD_BATCH]
-                    self._record(engine, run, claimant, [(e, self._outcome(e, f, scrub)) for e, f in batch])
-                if run.connection_error:
-                    # every other call would be refused the same way: give back what was not sent
-                    unsent = [in_flight.pop(f).op_key for f in list(in_flight) if f.cancel()]
-                    release_claims(engine, unsent, claimant)
-                    run.sent -= len(unsent)
-                if in_flight and time.monotonic() - renewed >= renew_every:
-                    renew_claims(engine, [e.op_key for e in in_flight.values()], claimant, ttl=ttl)
-                    renewed = time.monotonic()
+            try:
+                while True:
+                    while (
+                        chunks
+                        and not run.connection_error
+                        and len(in_flight) < self.max_workers + QUEUED_CHUNKS * self.claim_chunk
+                    ):
+                        chunk = chunks.popleft()
+                        won = claim_operations(engine, chunk, claimant, ttl=ttl, inherit_from=inherit_from)
+                        run.claimed_elsewhere += len(chunk) - len(won)
+                        run.sent += len(won)
+                        in_flight.update({pool.submit(self._send, hook, entry, stop): entry for entry in won})
+                    if not in_flight and not finished:
+                        break
+                    if in_flight:
+                        wait(in_flight, timeout=TOP_UP_EVERY, return_when=FIRST_EXCEPTION)
+                        finished += [(in_flight.pop(f), f) for f in list(in_flight) if f.done()]
+                    due = (
+                        not in_flight
+                        or len(finished) >= RECORD_BATCH
+                        or time.monotonic() - recorded >= RECORD_EVERY
+                        or any(future.exception() is not None for _, future in finished)
+                    )
+                    if finished and due:
+                        self._record_finished(engine, run, claimant, finished, scrub)
+                        finished, recorded = [], time.monotonic()
+                        if run.connection_error:
+                            # every other call would be refused the same way: give back what was not sent
+                            unsent = [in_flight.pop(f).op_key for f in list(in_flight) if f.cancel()]
+                            release_claims(engine, unsent, claimant)
+                            run.sent -= len(unsent)
+                    if in_flight and time.monotonic() - renewed >= renew_every:
+                        renew_claims(engine, [e.op_key for e in in_flight.values()], claimant, ttl=ttl)
+                        renewed = time.monotonic()
+            except BaseException:
+                # killed or failed here: the queued calls must not be sent, since no outcome of
+                # theirs would be written (their claims expire; the next run looks them up first)
+                stop.set()
+                raise
+
+    def _record_finished(
+        self,
+        engine: Engine,
+        run: _Run,
+        claimant: str,
+        finished: list[tuple[JournalEntry, Future[Any]]],
+        scrub: Callable[[str], str],
+    ) -> None:
+        """Write the outcomes of finished calls; give back the claims of those never sent."""
+        unsent = [entry.op_key for entry, future in finished if isinstance(future.exception(), _Stopped)]
+        sent = [(entry, future) for entry, future in finished if not isinstance(future.exception(), _Stopped)]
+        for start in range(0, len(sent), RECORD_BATCH):
+            batch = sent[start : start + RECORD_BATCH]
+            self._record(engine, run, claimant, [(e, self._outcome(e, f, scrub)) for e, f in batch])
+        if unsent:
+            release_claims(engine, unsent, claimant)
+            run.sent -= len(unsent)
+
+    def _send(self, hook: Any, entry: JournalEntry, stop: threading.Event) -> dict[str, Any] | None:
+        if stop.is_set():
+            raise _Stopped
+        try:
+            return self.apply_one(hook, entry)
+        except AuthenticationError:
+            stop.set()
+            raise
 
     def _record(
         self, engine: Engine, run: _Run, claimant: str, results: list[tuple[JournalEntry, Outcome]]
@@ -272,12 +335,6 @@ class ApplyJournalOperator(BaseOperator):
             instance = hashlib.sha256(instance.encode()).hexdigest()
         prefix = f"{instance}#"
         return prefix, f"{prefix}{try_number}:{tag}"
-
-    def _in_partition(self, op_key: str) -> bool:
-        if self.partition is None:
-            return True
-        index, count = self.partition
-        return zlib.crc32(op_key.encode()) % count == index
 
 
 class FailRunOperator(BaseOperator):

@@ -18,12 +18,14 @@ task that an earlier call may have taken effect.
 
 from __future__ import annotations
 
+import json
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, case, or_, select
+from sqlalchemy import Connection, Engine, and_, bindparam, case, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from credly_sync.warehouse.schema import operation_journal, utcnow
@@ -35,9 +37,10 @@ DEFAULT_MAX_ATTEMPTS = 5
 # Keys per ``IN (...)`` look-up: PostgreSQL takes at most 65,535 bound parameters per statement
 # (SQLite 32,766 by default), and a batch sync journals hundreds of thousands of operations.
 LOOKUP_CHUNK = 10_000
+WRITE_BATCH = 5_000  # rows per executemany where COPY is not available
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a batch sync holds hundreds of thousands
 class Operation:
     """One planned change: ``kind`` (issue, dropdown_add, ...), whom it targets, and its data."""
 
@@ -68,43 +71,98 @@ def _chunks(keys: Sequence[str], size: int = LOOKUP_CHUNK) -> Iterable[list[str]
 
 def record_operations(connection: Connection, operations: Iterable[Operation], dag_run_id: str | None) -> int:
     """Journal operations not yet journaled; refresh the payload of open ones and re-open
-    superseded ones (the plan wants them again). Returns how many are new."""
-    journal = operation_journal
+    superseded ones (the plan wants them again). Returns how many are new.
+
+    Set-based, in the caller's transaction: on PostgreSQL the operations are copied (``COPY``)
+    into a temporary table and merged with two statements; elsewhere existing keys are looked up
+    in chunks and the rows written with ``executemany`` in batches.
+    """
     operations = list(operations)
+    if not operations:
+        return 0
+    if connection.dialect.name == "postgresql":
+        return _record_by_copy(connection, operations, dag_run_id)
+    return _record_by_batches(connection, operations, dag_run_id)
+
+
+# Written in the caller's transaction and dropped at its end (or at once, after the merge).
+_INCOMING = "credly_sync_incoming_operations"
+
+
+def _record_by_copy(connection: Connection, operations: list[Operation], dag_run_id: str | None) -> int:
+    journal = operation_journal.name
+    now = utcnow()
+    connection.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE {_INCOMING} (position bigint, op_key varchar(255), kind varchar(64), "
+        "target varchar(255), payload json) ON COMMIT DROP"
+    )
+    cursor = connection.connection.driver_connection.cursor()
+    with cursor.copy(f"COPY {_INCOMING} (position, op_key, kind, target, payload) FROM STDIN") as copy:
+        dumps = json.dumps
+        for position, op in enumerate(operations):
+            copy.write_row((position, op.op_key, op.kind, op.target, dumps(op.payload)))
+    # open rows get the newest payload; superseded ones are wanted again (``last_error`` cleared)
+    connection.exec_driver_sql(
+        f"UPDATE {journal} AS j SET payload = i.payload, dag_run_id = %(run)s, updated_at = %(now)s, "
+        f"status = '{OPEN_STATUS}', last_error = CASE WHEN j.status = 'superseded' THEN NULL "
+        f"ELSE j.last_error END FROM {_INCOMING} AS i "
+        f"WHERE j.op_key = i.op_key AND j.status IN ('{OPEN_STATUS}', 'superseded')",
+        {"run": dag_run_id, "now": now},
+    )
+    # created_at keeps the plan's order (apply drains oldest first), one microsecond apart
+    inserted = connection.exec_driver_sql(
+        f"INSERT INTO {journal} (op_key, kind, target, payload, status, attempts, dag_run_id, "
+        "created_at, updated_at) "
+        f"SELECT i.op_key, i.kind, i.target, i.payload, '{OPEN_STATUS}', 0, %(run)s, "
+        "%(now)s + i.position * interval '1 microsecond', %(now)s "
+        f"FROM {_INCOMING} AS i WHERE NOT EXISTS (SELECT 1 FROM {journal} AS j WHERE j.op_key = i.op_key) "
+        "ORDER BY i.position",
+        {"run": dag_run_id, "now": now},
+    ).rowcount
+    connection.exec_driver_sql(f"DROP TABLE {_INCOMING}")
+    return inserted
+
+
+def _record_by_batches(connection: Connection, operations: list[Operation], dag_run_id: str | None) -> int:
+    journal = operation_journal
     existing: dict[str, str] = {}
     for chunk in _chunks([op.op_key for op in operations]):
         query = select(journal.c.op_key, journal.c.status).where(journal.c.op_key.in_(chunk))
         existing.update({row.op_key: row.status for row in connection.execute(query)})
-    new = [op for op in operations if op.op_key not in existing]
-    if new:
-        connection.execute(
-            journal.insert(),
-            [
-                {
-                    "op_key": op.op_key,
-                    "kind": op.kind,
-                    "target": op.target,
-                    "payload": op.payload,
-                    "status": OPEN_STATUS,
-                    "dag_run_id": dag_run_id,
-                }
-                for op in new
-            ],
-        )
     now = utcnow()
-    for op in operations:
-        status = existing.get(op.op_key)
-        if status == OPEN_STATUS:
-            values: dict[str, Any] = {}
-        elif status == "superseded":
-            values = {"status": OPEN_STATUS, "last_error": None}
-        else:
-            continue
-        connection.execute(
-            journal.update()
-            .where(journal.c.op_key == op.op_key, journal.c.status == status)
-            .values(payload=op.payload, dag_run_id=dag_run_id, updated_at=now, **values)
+    new = [
+        {
+            "op_key": op.op_key,
+            "kind": op.kind,
+            "target": op.target,
+            "payload": op.payload,
+            "status": OPEN_STATUS,
+            "attempts": 0,
+            "dag_run_id": dag_run_id,
+            "created_at": now + timedelta(microseconds=position),  # the plan's order
+            "updated_at": now,
+        }
+        for position, op in enumerate(op for op in operations if op.op_key not in existing)
+    ]
+    for start in range(0, len(new), WRITE_BATCH):
+        connection.execute(journal.insert(), new[start : start + WRITE_BATCH])
+    refresh = journal.update().where(
+        journal.c.op_key == bindparam("refresh_key"), journal.c.status == bindparam("refresh_status")
+    )
+    for status, values in ((OPEN_STATUS, {}), ("superseded", {"status": OPEN_STATUS, "last_error": None})):
+        rows = [
+            {"refresh_key": op.op_key, "refresh_status": status, "refresh_payload": op.payload}
+            for op in operations
+            if existing.get(op.op_key) == status
+        ]
+        statement = refresh.values(
+            payload=bindparam("refresh_payload", type_=journal.c.payload.type),
+            dag_run_id=dag_run_id,
+            updated_at=now,
+            **values,
         )
+        for start in range(0, len(rows), WRITE_BATCH):
+            connection.execute(statement, rows[start : start + WRITE_BATCH])
     return len(new)
 
 
@@ -132,8 +190,19 @@ def open_operation_keys(engine: Engine, kinds: Sequence[str]) -> list[str]:
         return list(connection.execute(query).scalars())
 
 
-def claimable_keys(engine: Engine, kinds: Sequence[str], *, inherit_from: str | None = None) -> list[str]:
-    """Keys of open operations of ``kinds`` that nobody holds a live claim on, oldest first."""
+def claimable_keys(
+    engine: Engine,
+    kinds: Sequence[str],
+    *,
+    inherit_from: str | None = None,
+    partition: Sequence[int] | None = None,
+) -> list[str]:
+    """Keys of open operations of ``kinds`` that nobody holds a live claim on, oldest first.
+
+    With ``partition`` ``(index, count)``, only the keys whose hash modulo ``count`` is ``index``:
+    on PostgreSQL the database hashes and filters (a mapped apply task reads its own rows only),
+    elsewhere CRC-32 here. Every task draining one journal uses the same function.
+    """
     journal = operation_journal
     query = (
         select(journal.c.op_key)
@@ -141,7 +210,24 @@ def claimable_keys(engine: Engine, kinds: Sequence[str], *, inherit_from: str | 
         .order_by(journal.c.created_at, journal.c.op_key)
     )
     with engine.connect() as connection:
-        return list(connection.execute(query).scalars())
+        postgres = connection.dialect.name == "postgresql"
+        if partition is not None and postgres:
+            index, count = partition
+            query = query.where(_postgres_partition(count) == index)
+        keys = list(connection.execute(query).scalars())
+    if partition is not None and not postgres:
+        index, count = partition
+        keys = [key for key in keys if zlib.crc32(key.encode()) % count == index]
+    return keys
+
+
+_POSITIVE_BIGINT = 2**63 - 1
+
+
+def _postgres_partition(count: int) -> ColumnElement[int]:
+    # hashtextextended is what PostgreSQL's hash partitioning uses: stable across versions
+    digest = func.hashtextextended(operation_journal.c.op_key, 0).op("&")(literal(_POSITIVE_BIGINT))
+    return digest.op("%")(literal(count))
 
 
 def _unclaimed(inherit_from: str | None) -> ColumnElement[bool]:
@@ -175,17 +261,17 @@ def claim_operations(
     inherit_from: str | None = None,
 ) -> list[JournalEntry]:
     """Claim the open, unclaimed operations among ``op_keys`` for ``claimant`` until now + ``ttl``
-    and count their attempt, in one UPDATE; return the rows won (oldest first).
+    and count their attempt, in one UPDATE ... RETURNING; return the rows won (oldest first).
 
     The UPDATE re-checks the claim on each row: on PostgreSQL a concurrent claimer waits for the
     row lock and then sees the claim, on SQLite writers are serialised; either way a row goes to
     one claimant only. ``claimant`` must be unique per task attempt.
     """
     journal = operation_journal
-    won: list[JournalEntry] = []
+    won: list[Any] = []
     for chunk in _chunks(op_keys):
         with engine.begin() as connection:
-            connection.execute(
+            claimed = connection.execute(
                 journal.update()
                 .where(
                     journal.c.op_key.in_(chunk),
@@ -198,18 +284,11 @@ def claim_operations(
                     attempts=journal.c.attempts + 1,
                     updated_at=utcnow(),
                 )
+                .returning(*journal.c)  # the rows this statement won, in one round trip
             )
-            query = (
-                select(journal)
-                .where(
-                    journal.c.op_key.in_(chunk),
-                    journal.c.claimed_by == claimant,
-                    journal.c.status == OPEN_STATUS,
-                )
-                .order_by(journal.c.created_at, journal.c.op_key)
-            )
-            won.extend(_entry(row, attempts_made=1) for row in connection.execute(query))
-    return won
+            won.extend(claimed)
+    won.sort(key=lambda row: (row.created_at, row.op_key))
+    return [_entry(row, attempts_made=1) for row in won]
 
 
 def renew_claims(engine: Engine, op_keys: Sequence[str], claimant: str, *, ttl: timedelta) -> None:
