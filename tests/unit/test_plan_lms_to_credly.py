@@ -294,3 +294,16 @@ def test_a_plan_revoking_too_many_badges_stops_unless_allowed() -> None:
         check_revocation_share(result, 500, allowed=False)
     check_revocation_share(result, 500, allowed=True)
     check_revocation_share(result, 550, allowed=False)  # 2 % of 550 is 11
+
+
+def test_a_reset_revokes_only_a_badge_the_ledger_ties_to_that_object() -> None:
+    reset = achievement(revoked=True, completed_at=None)  # enrollment read in progress, no date
+    assert plan([reset], [badge()]).operations == [], "never completed, as far as anyone knows"
+    tied = {
+        "credly_badge_id": "b1",
+        "lms_user_id": "10001",
+        "badge_template_id": "t1",
+        "learning_object_type": "course",
+        "learning_object_id": "42",
+    }
+    assert kinds(plan([reset], [badge()], [tied])) == [(REVOKE, "revoke:b1")]

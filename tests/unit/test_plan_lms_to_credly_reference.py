@@ -51,7 +51,9 @@ def reference_plan(
         lost = planner._without(desired[desired["revoked"]], desired.loc[~desired["revoked"], pair], pair)
         lost = lost.drop_duplicates([*pair, "object_type", "object_id"])
         for row in records(lost.merge(holding, on=pair, how="inner")):
-            if row["ours"] and row["issued_for"] in (None, f"{row['object_type']}:{row['object_id']}"):
+            tied = row["issued_for"] == f"{row['object_type']}:{row['object_id']}"
+            dated = row["issued_for"] is None and row["completed_at"] is not None  # not a reset
+            if row["ours"] and (tied or dated):
                 operations.append(_revoke(row, policy))
     return list({op.op_key: op for op in operations}.values())
 

@@ -18,7 +18,9 @@ Rules (Docebo Connect for Credly, 'Docebo to Credly synchronization recipes'):
   an earner id alone proves nothing. Another system's badge is never revoked or replaced;
 * revoke (only with SYNC_REVOCATION) when the run *read* the award or completion as revoked or
   reset, and the held badge is this package's for that learning object (a badge the ledger
-  says another object earned is kept). Nothing is revoked for what the run did not read;
+  says another object earned is kept; a reset revokes only a badge the ledger ties to that
+  object, since an enrollment in progress may never have been completed). Nothing is revoked
+  for what the run did not read;
 * replace when an LMS object with an expiry (a certification) was renewed or its expiry changed
   and the held badge, issued by this package, carries another expiry: replacing keeps history;
 * learners without a first or last name or with an invalid e-mail are reported and not issued;
@@ -147,7 +149,10 @@ def plan_lms_to_credly(
         lost = lost.drop_duplicates(["lms_user_id", "badge_template_id", "object_type", "object_id"])
         lost_held = lost.merge(holding, on=["lms_user_id", "badge_template_id"], how="inner")
         label = lost_held["object_type"].astype(str) + ":" + lost_held["object_id"].astype(str)
-        issued_for_this = lost_held["issued_for"].isna() | lost_held["issued_for"].eq(label)
+        # a reset (an enrollment read in another status: no completion date) revokes only a badge
+        # the ledger ties to that object; a revoked award (dated) any badge of ours not tied elsewhere
+        unknown_object = lost_held["issued_for"].isna() & lost_held["completed_at"].notna()
+        issued_for_this = lost_held["issued_for"].eq(label) | unknown_object
         with _collector_paused():
             operations += _revokes(lost_held[lost_held["ours"].eq(True) & issued_for_this], policy)
     # one operation per key; the last planned wins, in the place of the first (as a dict keeps)
