@@ -19,10 +19,8 @@ ignore is checked again on the rows returned.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -33,12 +31,12 @@ from credly_sync.hooks import alm_unconfirmed as shapes
 from credly_sync.hooks.base import (
     ApiError,
     ApiHttpHook,
-    AuthenticationError,
     MalformedResponseError,
     NotFoundError,
     RetryPolicy,
     data_object,
 )
+from credly_sync.hooks.oauth import AccessToken, TokenAuthHook, TokenRequestError
 
 DIRECT_LOOKUP_LIMIT = 10  # up to this many users are read one by one, more through the list
 USER_ID_BATCH = 100  # ids per filter.ids value, keeping URLs short
@@ -47,17 +45,7 @@ DEFAULT_TOKEN_LIFETIME = 7 * 24 * 3600.0
 Moment = date | datetime | str | int | float
 
 
-class TokenRequestError(AuthenticationError):
-    """The token endpoint refused the connection's client id / secret / refresh token."""
-
-
-@dataclass
-class _Token:
-    access: str
-    renew_at: float  # time.monotonic() after which the token is renewed
-
-
-class AlmHook(ApiHttpHook):
+class AlmHook(TokenAuthHook):
     """Adobe Learning Manager API calls for one account.
 
     :param alm_conn_id: the Airflow connection (host, login = client id, password = client
@@ -71,6 +59,9 @@ class AlmHook(ApiHttpHook):
     default_conn_name = "alm_default"
     conn_type = "http"
     hook_name = "ALM"
+    auth_scheme = shapes.AUTH_SCHEME
+    token_service = "ALM"
+    fresh_token_refused = "the OAuth client may lack the admin:read scope"
 
     def __init__(
         self,
@@ -86,10 +77,6 @@ class AlmHook(ApiHttpHook):
         self.alm_conn_id = alm_conn_id
         self.page_size = page_size
         self._client: tuple[str, str, str] | None = None  # client id, secret, refresh token
-        self._token: _Token | None = None
-        self._secrets: set[str] = set()
-        self._token_lock = threading.RLock()
-        self._local = threading.local()
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
@@ -136,9 +123,9 @@ class AlmHook(ApiHttpHook):
             connection = self.get_connection(self.alm_conn_id)
             refresh = (connection.extra_dejson or {}).get(shapes.REFRESH_TOKEN_EXTRA)
             if connection.password:
-                self._secrets.add(connection.password)
+                self.remember_secrets(connection.password)
             if isinstance(refresh, str) and refresh:
-                self._secrets.add(refresh)
+                self.remember_secrets(refresh)
             if not connection.login or not connection.password or not isinstance(refresh, str) or not refresh:
                 raise AirflowException(
                     f"Connection '{self.alm_conn_id}' needs the OAuth client id as login, the client "
@@ -149,22 +136,18 @@ class AlmHook(ApiHttpHook):
 
     def authorize(self, request_headers: dict[str, str]) -> None:
         """JSON:API ``Accept`` and ``Authorization: oauth <token>``, renewing the token when due."""
-        if getattr(self._local, "fetching_token", False):
-            return
-        request_headers["Accept"] = shapes.JSON_API
-        with self._token_lock:
-            if self._token is None or time.monotonic() >= self._token.renew_at:
-                self._token = self._refresh_token()
-            request_headers["Authorization"] = f"{shapes.AUTH_SCHEME} {self._token.access}"
+        if not self.fetching_token:
+            request_headers["Accept"] = shapes.JSON_API
+        super().authorize(request_headers)
 
-    def _refresh_token(self) -> _Token:
+    def new_token(self) -> AccessToken:
         """``POST /oauth/token/refresh``: while the access token is valid ALM returns it again,
         so the hook renews only once its lifetime has run out (or after a 401)."""
         client_id, secret, refresh = self._credentials()
         form = {"client_id": client_id, "client_secret": secret, "refresh_token": refresh}
-        self._local.fetching_token = True
         try:
-            body = super().call("POST", shapes.REFRESH_PATH, form=form, idempotent=True)
+            with self.token_request():
+                body = ApiHttpHook.call(self, "POST", shapes.REFRESH_PATH, form=form, idempotent=True)
         except ApiError as exc:
             if exc.status in (400, 401, 403):
                 raise TokenRequestError(
@@ -177,46 +160,19 @@ class AlmHook(ApiHttpHook):
                     endpoint=shapes.REFRESH_PATH,
                 ) from None
             raise
-        finally:
-            self._local.fetching_token = False
         if not isinstance(body, dict) or not body.get("access_token"):
             raise MalformedResponseError(
                 "token answer without access_token", method="POST", endpoint=shapes.REFRESH_PATH
             )
         access = str(body["access_token"])
-        self._secrets.add(access)
+        self.remember_secrets(access)
         if body.get("refresh_token"):
-            self._secrets.add(str(body["refresh_token"]))
+            self.remember_secrets(str(body["refresh_token"]))
         try:
             lifetime = float(body.get("expires_in") or DEFAULT_TOKEN_LIFETIME)
         except (TypeError, ValueError):
             lifetime = DEFAULT_TOKEN_LIFETIME
-        return _Token(access, time.monotonic() + lifetime)
-
-    def call(self, method: str, endpoint: str, **kwargs: Any) -> Any:
-        """:meth:`ApiHttpHook.call`; a 401 (token expired or revoked) renews the token and tries
-        once more: ALM did nothing with the refused request."""
-        try:
-            return super().call(method, endpoint, **kwargs)
-        except TokenRequestError:
-            raise
-        except AuthenticationError:
-            self.log.info("ALM answered 401 to %s %s; renewing the token", method, endpoint)
-            with self._token_lock:
-                if self._token is not None:
-                    self._token.renew_at = 0.0
-        try:
-            return super().call(method, endpoint, **kwargs)
-        except TokenRequestError:
-            raise
-        except AuthenticationError as exc:
-            raise AuthenticationError(
-                f"ALM refused a fresh token of connection '{self.alm_conn_id}' ({exc.reason}); "
-                "the OAuth client may lack the admin:read scope",
-                status=exc.status,
-                method=method,
-                endpoint=endpoint,
-            ) from None
+        return AccessToken(access, time.monotonic() + lifetime)
 
     def error_message(self, response: Any) -> str:
         try:
@@ -224,9 +180,6 @@ class AlmHook(ApiHttpHook):
         except ValueError:
             text = None
         return self.scrub(text or super().error_message(response))
-
-    def secrets(self) -> set[str]:
-        return self._secrets
 
     def test_connection(self) -> tuple[bool, str]:
         """Airflow's "Test" button: renew the token and read one page of badges."""
@@ -240,11 +193,8 @@ class AlmHook(ApiHttpHook):
         """``GET /oauth/token/check`` for the current token (its scope, seconds left)."""
         self.authorize({})
         token = self._token.access  # type: ignore[union-attr]
-        self._local.fetching_token = True  # the token goes in the query, not the header
-        try:
-            body = super().call("GET", shapes.CHECK_PATH, params={"access_token": token})
-        finally:
-            self._local.fetching_token = False
+        with self.token_request():  # the token goes in the query, not the header
+            body = ApiHttpHook.call(self, "GET", shapes.CHECK_PATH, params={"access_token": token})
         return body if isinstance(body, dict) else {}
 
     # --- reads: users ---------------------------------------------------------------------------

@@ -16,7 +16,6 @@ for the object before posting again.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,7 +28,6 @@ from credly_sync.hooks import docebo_unconfirmed as shapes
 from credly_sync.hooks.base import (
     ApiError,
     ApiHttpHook,
-    AuthenticationError,
     BulkOutcome,
     MalformedResponseError,
     NotFoundError,
@@ -37,6 +35,7 @@ from credly_sync.hooks.base import (
     UncertainOutcomeError,
     data_object,
 )
+from credly_sync.hooks.oauth import AccessToken, TokenAuthHook, TokenRequestError
 
 TOKEN_PATH = "oauth2/token"
 ZERO_DATE = "0000-00-00"  # Docebo's empty date
@@ -44,10 +43,6 @@ DEFAULT_PAGE_SIZE = 200
 REFRESH_MARGIN = 60.0  # seconds before expiry a token is renewed (at most a tenth of its life)
 
 DateLike = date | datetime | str
-
-
-class TokenRequestError(AuthenticationError):
-    """The token endpoint refused the connection's client id / secret (or refresh token)."""
 
 
 @dataclass(frozen=True)
@@ -75,14 +70,7 @@ class WriteResult:
     record: dict[str, Any] | None = None
 
 
-@dataclass
-class _Token:
-    access: str
-    refresh: str | None
-    renew_at: float  # time.monotonic() after which the token is renewed
-
-
-class DoceboHook(ApiHttpHook):
+class DoceboHook(TokenAuthHook):
     """Docebo Learn API calls for one tenant.
 
     :param docebo_conn_id: the Airflow connection (host, login = client id, password = secret).
@@ -95,6 +83,8 @@ class DoceboHook(ApiHttpHook):
     default_conn_name = "docebo_default"
     conn_type = "http"
     hook_name = "Docebo"
+    token_service = "Docebo"
+    fresh_token_refused = "the OAuth2 app's user may lack the rights for this call"
 
     def __init__(
         self,
@@ -108,10 +98,6 @@ class DoceboHook(ApiHttpHook):
         self.docebo_conn_id = docebo_conn_id
         self.page_size = page_size
         self._client: tuple[str, str] | None = None
-        self._token: _Token | None = None
-        self._secrets: set[str] = set()
-        self._token_lock = threading.RLock()
-        self._local = threading.local()
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
@@ -141,36 +127,26 @@ class DoceboHook(ApiHttpHook):
                     "the client secret as password"
                 )
             self._client = (connection.login, connection.password)
-            self._secrets.add(connection.password)
+            self.remember_secrets(connection.password)
         return self._client
 
-    def authorize(self, request_headers: dict[str, str]) -> None:
-        """Add ``Authorization: Bearer``, fetching or renewing the token when due."""
-        if getattr(self._local, "fetching_token", False):
-            return
-        with self._token_lock:
-            if self._token is None or time.monotonic() >= self._token.renew_at:
-                self._renew_token()
-            request_headers["Authorization"] = f"Bearer {self._token.access}"  # type: ignore[union-attr]
-
-    def _renew_token(self) -> None:
+    def new_token(self) -> AccessToken:
         """A refresh-token grant when we hold one (falling back), else client credentials."""
         client_id, secret = self._credentials()
         form = {"client_id": client_id, "client_secret": secret, "scope": "api"}
         if self._token is not None and self._token.refresh:
             try:
-                self._token = self._request_token(
+                return self._request_token(
                     {**form, "grant_type": "refresh_token", "refresh_token": self._token.refresh}
                 )
-                return
             except TokenRequestError:
                 self.log.info("Docebo refused the refresh token; requesting a new token")
-        self._token = self._request_token({**form, "grant_type": "client_credentials"})
+        return self._request_token({**form, "grant_type": "client_credentials"})
 
-    def _request_token(self, form: dict[str, str]) -> _Token:
-        self._local.fetching_token = True
+    def _request_token(self, form: dict[str, str]) -> AccessToken:
         try:
-            body = super().call("POST", TOKEN_PATH, form=form, idempotent=True)
+            with self.token_request():
+                body = ApiHttpHook.call(self, "POST", TOKEN_PATH, form=form, idempotent=True)
         except ApiError as exc:
             if exc.status in (400, 401, 403):
                 raise TokenRequestError(
@@ -182,45 +158,18 @@ class DoceboHook(ApiHttpHook):
                     endpoint=TOKEN_PATH,
                 ) from None
             raise
-        finally:
-            self._local.fetching_token = False
         if not isinstance(body, dict) or not body.get("access_token"):
             raise MalformedResponseError(
                 "token answer without access_token", method="POST", endpoint=TOKEN_PATH
             )
         lifetime = float(body.get("expires_in") or 3600)
-        token = _Token(
+        token = AccessToken(
             str(body["access_token"]),
-            body.get("refresh_token"),
             time.monotonic() + lifetime - min(REFRESH_MARGIN, lifetime / 10),
+            body.get("refresh_token"),
         )
-        self._secrets.update(value for value in (token.access, token.refresh) if value)
+        self.remember_secrets(token.access, token.refresh)
         return token
-
-    def call(self, method: str, endpoint: str, **kwargs: Any) -> Any:
-        """:meth:`ApiHttpHook.call`; a 401 (token expired or revoked early) renews the token and
-        tries once more: Docebo did nothing with the refused request, so even a POST is safe."""
-        try:
-            return super().call(method, endpoint, **kwargs)
-        except TokenRequestError:
-            raise
-        except AuthenticationError:
-            self.log.info("Docebo answered 401 to %s %s; renewing the token", method, endpoint)
-            with self._token_lock:
-                if self._token is not None:
-                    self._token.renew_at = 0.0
-        try:
-            return super().call(method, endpoint, **kwargs)
-        except TokenRequestError:
-            raise
-        except AuthenticationError as exc:
-            raise AuthenticationError(
-                f"Docebo refused a fresh token of connection '{self.docebo_conn_id}' ({exc.reason}); "
-                "the OAuth2 app's user may lack the rights for this call",
-                status=exc.status,
-                method=method,
-                endpoint=endpoint,
-            ) from None
 
     def error_message(self, response: Any) -> str:
         return self.scrub(super().error_message(response))
@@ -681,9 +630,6 @@ class DoceboHook(ApiHttpHook):
         raise NotFoundError(
             f"course field {field_id} not found", status=404, method="GET", endpoint=shapes.COURSE_FIELDS_PATH
         )
-
-    def secrets(self) -> set[str]:
-        return self._secrets
 
 
 class _RowCheck:

@@ -16,10 +16,8 @@ to write is planned elsewhere.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Hashable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,13 +27,13 @@ from airflow.sdk.exceptions import AirflowException
 from credly_sync.hooks.base import (
     ApiError,
     ApiHttpHook,
-    AuthenticationError,
     BulkOutcome,
     MalformedResponseError,
     NotFoundError,
     RetryPolicy,
     UncertainOutcomeError,
 )
+from credly_sync.hooks.oauth import AccessToken, TokenAuthHook, TokenRequestError
 
 DEFAULT_GRAPH_HOST = "https://graph.microsoft.com"
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
@@ -47,17 +45,7 @@ USERS_PAGE = 999  # Graph's maximum $top for users: fewest calls
 REFRESH_MARGIN = 300.0  # seconds before expiry a token is renewed
 
 
-class TokenRequestError(AuthenticationError):
-    """The identity platform refused the connection's tenant, client id or secret."""
-
-
-@dataclass
-class _Token:
-    access: str
-    renew_at: float  # time.monotonic() after which the token is renewed
-
-
-class GraphHook(ApiHttpHook):
+class GraphHook(TokenAuthHook):
     """Graph calls for one tenant's app registration.
 
     :param msgraph_conn_id: the Airflow connection (host, login = client id, password = secret,
@@ -71,6 +59,7 @@ class GraphHook(ApiHttpHook):
     default_conn_name = "msgraph_default"
     conn_type = "http"
     hook_name = "Graph"
+    token_service = "Graph"
 
     def __init__(
         self,
@@ -84,10 +73,6 @@ class GraphHook(ApiHttpHook):
         self.msgraph_conn_id = msgraph_conn_id
         self.poll_interval = poll_interval
         self._client: tuple[str, str, str] | None = None  # token URL, client id, secret
-        self._token: _Token | None = None
-        self._secrets: set[str] = set()
-        self._token_lock = threading.RLock()
-        self._local = threading.local()
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
@@ -134,7 +119,7 @@ class GraphHook(ApiHttpHook):
                 )
             authority = (connection.extra_dejson.get("authority_host") or DEFAULT_AUTHORITY).rstrip("/")
             self._client = (f"{authority}/{tenant}/oauth2/v2.0/token", connection.login, connection.password)
-            self._secrets.add(connection.password)
+            self.remember_secrets(connection.password)
         return self._client
 
     @property
@@ -149,15 +134,7 @@ class GraphHook(ApiHttpHook):
             return endpoint
         return super().url_from_endpoint(endpoint)
 
-    def authorize(self, request_headers: dict[str, str]) -> None:
-        if getattr(self._local, "fetching_token", False):
-            return
-        with self._token_lock:
-            if self._token is None or time.monotonic() >= self._token.renew_at:
-                self._token = self._request_token()
-            request_headers["Authorization"] = f"Bearer {self._token.access}"
-
-    def _request_token(self) -> _Token:
+    def new_token(self) -> AccessToken:
         token_url, client_id, secret = self._credentials()
         form = {
             "client_id": client_id,
@@ -165,9 +142,9 @@ class GraphHook(ApiHttpHook):
             "scope": GRAPH_SCOPE,
             "grant_type": "client_credentials",
         }
-        self._local.fetching_token = True
         try:
-            body = super().call("POST", token_url, form=form, idempotent=True)
+            with self.token_request():
+                body = ApiHttpHook.call(self, "POST", token_url, form=form, idempotent=True)
         except ApiError as exc:
             if exc.status in (400, 401, 403):
                 raise TokenRequestError(
@@ -179,28 +156,13 @@ class GraphHook(ApiHttpHook):
                     endpoint="oauth2/v2.0/token",
                 ) from None
             raise
-        finally:
-            self._local.fetching_token = False
         if not isinstance(body, dict) or not body.get("access_token"):
             raise MalformedResponseError("token answer without access_token", method="POST")
         lifetime = float(body.get("expires_in") or 3599)
-        self._secrets.add(str(body["access_token"]))
-        return _Token(
+        self.remember_secrets(str(body["access_token"]))
+        return AccessToken(
             str(body["access_token"]), time.monotonic() + lifetime - min(REFRESH_MARGIN, lifetime / 10)
         )
-
-    def call(self, method: str, endpoint: str, **kwargs: Any) -> Any:
-        """:meth:`ApiHttpHook.call`; a 401 renews the token and tries once more (Graph did
-        nothing with a refused request, so even a POST is safe to repeat)."""
-        try:
-            return super().call(method, endpoint, **kwargs)
-        except TokenRequestError:
-            raise
-        except AuthenticationError:
-            self.log.info("Graph answered 401 to %s %s; renewing the token", method, endpoint)
-            with self._token_lock:
-                self._token = None
-        return super().call(method, endpoint, **kwargs)
 
     def error_message(self, response: requests.Response) -> str:
         """Graph's ``error.code: error.message``, or the identity platform's description."""
@@ -229,9 +191,6 @@ class GraphHook(ApiHttpHook):
         ):
             seconds = self._retry_after(response, attempt)
         super()._wait(seconds, attempt, method, self.scrub(endpoint), failure)
-
-    def secrets(self) -> set[str]:
-        return self._secrets
 
     def test_connection(self) -> tuple[bool, str]:
         """Airflow's "Test" button: get a token and read one user."""
