@@ -12,7 +12,7 @@ outcome the hook looks the badge up before posting again, and a duplicate 422 is
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -223,18 +223,15 @@ class CredlyHook(ApiHttpHook):
         Only the confirmed filters are sent (§4) and every result is checked here as well: a
         server that ignores a filter must never make another learner's badge count as found.
         """
-        filters = {
-            "badge_template_id": template_id,
-            "recipient_email": recipient_email,
-            "state": list(states),
-        }
-        found = [
-            badge
-            for badge in self._walk("badges", filters, "-issued_at")
-            if badge.get("state") in states
-            and is_learners_badge(badge, template_id, recipient_email, issuer_earner_id)
-        ]
-        return max(found, key=lambda badge: str(badge.get("issued_at") or ""), default=None)
+        badges = self.iter_badges(
+            sort="-issued_at",
+            badge_template_id=template_id,
+            recipient_email=recipient_email,
+            state=list(states),
+        )
+        return _newest(
+            b for b in badges if is_learners_badge(b, template_id, recipient_email, issuer_earner_id)
+        )
 
     def find_badge_by_earner(
         self, template_id: str, issuer_earner_id: str, *, states: Sequence[str] = HOLDING_STATES
@@ -242,19 +239,14 @@ class CredlyHook(ApiHttpHook):
         """The newest badge of ``template_id`` carrying this ``issuer_earner_id``: for a duplicate
         refusal whose e-mail look-up found nothing (the learner's e-mail changed). The earner-id
         filter is unconfirmed, so on a server that ignores it this walks the template's badges."""
-        filters = {
-            "badge_template_id": template_id,
-            "issuer_earner_id": issuer_earner_id,
-            "state": list(states),
-        }
-        found = [
-            badge
-            for badge in self._walk("badges", filters, "-issued_at")
-            if badge.get("state") in states
-            and str(badge.get("issuer_earner_id") or "") == issuer_earner_id
-            and is_learners_badge(badge, template_id, None, issuer_earner_id)
-        ]
-        return max(found, key=lambda badge: str(badge.get("issued_at") or ""), default=None)
+        return _newest(
+            self.iter_badges(
+                sort="-issued_at",
+                badge_template_id=template_id,
+                issuer_earner_id=issuer_earner_id,
+                state=list(states),
+            )
+        )
 
     def find_badge_by_id(
         self, badge_id: str, template_id: str, recipient_email: str | None = None
@@ -492,6 +484,10 @@ def is_learners_badge(
         return False
     earner = badge.get("issuer_earner_id")
     return not (earner and issuer_earner_id) or str(earner) == str(issuer_earner_id)
+
+
+def _newest(badges: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
+    return max(badges, key=lambda badge: str(badge.get("issued_at") or ""), default=None)
 
 
 def badge_matches(badge: Mapping[str, Any], filters: Mapping[str, Any]) -> bool:
