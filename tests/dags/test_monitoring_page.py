@@ -16,8 +16,9 @@ import pytest
 from airflow.sdk import DagRunState
 from sqlalchemy import Engine
 
+from credly_sync.planning.operations import Operation
 from credly_sync.warehouse.holders import upsert_holders
-from credly_sync.warehouse.journal import Operation, Outcome, record_operations, record_outcomes
+from credly_sync.warehouse.journal import Outcome, record_operations, record_outcomes
 from credly_sync.warehouse.status import journal_counts
 from tests.fixtures.airflow import run_dag
 

@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import Engine, select
 
 from credly_sync.operators.notifications import FailureDigestOperator
-from credly_sync.warehouse.journal import Operation, Outcome, record_operations, record_outcomes
+from credly_sync.planning.operations import Operation
+from credly_sync.warehouse.journal import Outcome, record_operations, record_outcomes
 from credly_sync.warehouse.schema import operation_journal
 from include.simulators.smtp import MailSink
 from tests.fixtures.warehouse import load_sample_settings

@@ -43,7 +43,7 @@ import pandas as pd
 
 from credly_sync.planning.frames import records, utc_times
 from credly_sync.planning.lms_to_credly import HOLDING_STATES
-from credly_sync.warehouse.journal import Operation
+from credly_sync.planning.operations import Operation
 
 BADGE_COLUMNS = (
     "badge_id",

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from credly_sync.planning.frames import records
-from credly_sync.warehouse.journal import Operation
+from credly_sync.planning.operations import Operation
 
 OPTION_COLUMNS = ("element_id", "label")
 ADD, REMOVE, RELABEL = "dropdown_add", "dropdown_remove", "dropdown_relabel"

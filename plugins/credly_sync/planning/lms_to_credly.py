@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from credly_sync.planning.frames import date_only, frame, records, utc_times
-from credly_sync.warehouse.journal import Operation
+from credly_sync.planning.operations import Operation
 
 DESIRED_COLUMNS = (
     "lms_user_id",

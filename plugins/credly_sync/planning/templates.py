@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from credly_sync.planning.frames import records
-from credly_sync.warehouse.journal import Operation
+from credly_sync.planning.operations import Operation
 
 CREDLY_COLUMNS = ("badge_template_id", "name", "state")
 TABLE_COLUMNS = ("badge_template_id", "badge_template_name", "is_active", "dropdown_element_id")

@@ -21,13 +21,14 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, bindparam, case, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from credly_sync.planning.operations import Operation
 from credly_sync.warehouse.schema import operation_journal, utcnow
 
 OPEN_STATUS = "pending"
@@ -38,16 +39,6 @@ DEFAULT_MAX_ATTEMPTS = 5
 # (SQLite 32,766 by default), and a batch sync journals hundreds of thousands of operations.
 LOOKUP_CHUNK = 10_000
 WRITE_BATCH = 5_000  # rows per executemany where COPY is not available
-
-
-@dataclass(frozen=True, slots=True)  # slots: a batch sync holds hundreds of thousands
-class Operation:
-    """One planned change: ``kind`` (issue, dropdown_add, ...), whom it targets, and its data."""
-
-    op_key: str
-    kind: str
-    target: str
-    payload: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, select
 
 from credly_sync.planning.frames import frame, records
+from credly_sync.planning.operations import Operation
 from credly_sync.planning.templates import MAPPING_COLUMNS, TABLE_COLUMNS, TemplateTablePlan
-from credly_sync.warehouse.journal import Operation, record_operations
+from credly_sync.warehouse.journal import record_operations
 from credly_sync.warehouse.schema import (
     course_badge_templates,
     credly_badge_templates,
