@@ -18,7 +18,7 @@ from credly_sync.warehouse.schema import integration_settings
 
 INTEGRATION = "CREDLY"
 CREDLY_MASTER = "CREDLY"
-LMS_NAMES = ("DOCEBO",)
+LMS_NAMES = ("DOCEBO", "ALM")  # the LMS setting's values (extract/lms ADAPTERS)
 EMAIL_PATTERN = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 
 
@@ -43,6 +43,7 @@ class IntegrationSettings:
     integration_master: str | None
     evidence_title: str
     lms_api_calls_per_hour: int = 1000
+    lms: str = "DOCEBO"
 
     # CREDLY_INTEGRATION_MASTER is scoped to certifications (the article: "Docebo certifications
     # can be synchronized either from Credly to Docebo or vice-versa"); course and learning-plan
@@ -95,6 +96,12 @@ def _master(value: str) -> str | None:
     return value
 
 
+def _lms(value: str) -> str:
+    if value not in LMS_NAMES:
+        raise ValueError(f"must be one of {', '.join(LMS_NAMES)} (the LMS this deployment syncs)")
+    return value
+
+
 def _calls_per_hour(value: str) -> int:
     if not value.isdigit() or int(value) == 0:
         raise ValueError("must be a whole number of calls above 0 (Docebo documents 1000 per hour per IP)")
@@ -113,6 +120,7 @@ class SettingSpec:
     field: str
     parse: Callable[[str], object]
     default: str | None  # None: the row is required
+    only_for: str | None = None  # required only when LMS is this one (else empty)
 
 
 SPECS: tuple[SettingSpec, ...] = (
@@ -121,10 +129,11 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("SYNC_REVOCATION", "sync_revocation", _boolean, "false"),
     SettingSpec("CREDLY_DEFAULT_EXPIRATION_DAYS", "default_expiration_days", _expiration_days, ""),
     SettingSpec("EXTERNAL_TRAINING_INSTITUTE_NAME", "external_training_institute_name", _text, "Credly"),
-    SettingSpec("COURSE_ADDITIONAL_FIELD", "course_additional_field", _text, None),
+    SettingSpec("COURSE_ADDITIONAL_FIELD", "course_additional_field", _text, None, only_for="DOCEBO"),
     SettingSpec("CREDLY_INTEGRATION_MASTER", "integration_master", _master, ""),
     SettingSpec("EVIDENCE_TITLE", "evidence_title", _text, "credly-sync"),
     SettingSpec("LMS_API_CALLS_PER_HOUR", "lms_api_calls_per_hour", _calls_per_hour, "1000"),
+    SettingSpec("LMS", "lms", _lms, "DOCEBO"),
 )
 SPECS_BY_KEY = {spec.key: spec for spec in SPECS}
 
@@ -135,8 +144,12 @@ def parse_settings(rows: Mapping[str, str | None]) -> IntegrationSettings:
         f"{key}: unknown key (known: {', '.join(SPECS_BY_KEY)})" for key in rows if key not in SPECS_BY_KEY
     ]
     values: dict[str, object] = {}
+    lms = (rows.get("LMS") or "DOCEBO").strip()
     for spec in SPECS:
         raw = rows.get(spec.key)
+        if raw is None and spec.only_for not in (None, lms):
+            values[spec.field] = ""
+            continue
         if raw is None and spec.default is None:
             problems.append(f"{spec.key}: missing; add a row (integration {INTEGRATION}, key {spec.key})")
             continue
@@ -145,6 +158,9 @@ def parse_settings(rows: Mapping[str, str | None]) -> IntegrationSettings:
             values[spec.field] = spec.parse(value)
         except ValueError as exc:
             problems.append(f"{spec.key} = {raw!r}: {exc}")
+    master = values.get("integration_master")
+    if master not in (None, CREDLY_MASTER) and master != values.get("lms", lms):
+        problems.append(f"CREDLY_INTEGRATION_MASTER = {master!r}: must be CREDLY, LMS ({lms}) or empty")
     if problems:
         raise SettingsError(problems)
     return IntegrationSettings(**values)  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from credly_sync.extract import credly_to_lms as extract
+from credly_sync.extract.lms import docebo as docebo_lms
 from credly_sync.hooks.base import RetryPolicy
 from credly_sync.hooks.credly import CredlyHook
 from credly_sync.hooks.docebo import DoceboHook
@@ -109,22 +110,23 @@ def test_lms_lists_are_filtered_by_user_or_read_whole_with_the_same_result(
         hook.create_external_training(learner(index).user_id, "T", "Credly", "2026-03-01", badge_url=url)
         hook.award_certification(learner(index).user_id, 901, "2026-03-01")
 
+    lms = docebo_lms.DoceboLms(hook)
     docebo_sim.simulator.control.calls.reset()
-    users = extract.lms_users(hook, [learner(1).email.upper(), learner(4).email, "nobody@example.com"])
+    users = lms.users_by_email([learner(1).email.upper(), learner(4).email, "nobody@example.com"])
     assert sorted(users["lms_user_id"]) == [str(learner(1).user_id), str(learner(4).user_id)]
     assert docebo_sim.call_count("GET", "/manage/v1/user") == 3, "12 users, 5 a page, read once"
-    assert extract.certification_ids(hook, ["CERT-001", "NOPE"]) == {"CERT-001": 901}
+    assert lms.certification_ids(["CERT-001", "NOPE"]) == {"CERT-001": 901}
 
     ids = [str(learner(i).user_id) for i in range(6)]
-    trainings = extract.external_trainings(hook, ids)
-    awards = extract.certification_awards(hook, ids, {"CERT-001": 901})
+    trainings = lms.external_trainings(ids)
+    awards = lms.certification_awards(ids, {"CERT-001": 901})
     assert sorted(trainings["credly_badge_id"]) == ["b1", "b2", "b4", "b5"], "links to Credly badges only"
     assert len(awards) == 6 and set(awards["certification_code"]) == {"CERT-001"}
 
-    monkeypatch.setattr(extract, "USER_FILTER_LIMIT", 2)  # many users: read the whole lists once
+    monkeypatch.setattr(docebo_lms, "USER_FILTER_LIMIT", 2)  # many users: read the whole lists once
     docebo_sim.simulator.control.calls.reset()
-    pd.testing.assert_frame_equal(extract.external_trainings(hook, ids), trainings)
-    pd.testing.assert_frame_equal(extract.certification_awards(hook, ids, {"CERT-001": 901}), awards)
+    pd.testing.assert_frame_equal(lms.external_trainings(ids), trainings)
+    pd.testing.assert_frame_equal(lms.certification_awards(ids, {"CERT-001": 901}), awards)
     assert docebo_sim.call_count("GET", "/learn/v1/external_training") == 3
 
 

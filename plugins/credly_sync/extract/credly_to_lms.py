@@ -8,46 +8,100 @@ Every list is read page by page, never per badge or per learner:
   the e-mails it saw: the planner decides per learner (the latest live badge of a certification,
   a replacement whose old badge changed in another window), so it must see a learner's whole
   story, not just the badge that moved;
-* LMS users, once, kept only when their e-mail is one of the badges' e-mails;
-* external training and certification awards of those users (filtered by user id in chunks
-  while that takes fewer calls than reading the whole list, which a full reconcile does).
-
-External training carries its badge only as the link (``certificate_url``): the badge id is
-read back from that URL, and rows without one are not this sync's and are dropped here.
+* through the LMS adapter's write-back side (:class:`credly_sync.extract.lms.LmsWriteBack`):
+  the LMS users of the badges' e-mails, and their external training and certification awards.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, TypeVar
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
+from sqlalchemy import Engine
 
-from credly_sync.extract.progress import logged
-from credly_sync.hooks import docebo_unconfirmed as shapes
+from credly_sync.extract.lms import LmsWriteBack
+from credly_sync.extract.progress import chunked, logged
 from credly_sync.hooks.credly import CredlyHook
-from credly_sync.hooks.docebo import DoceboHook
-from credly_sync.planning.credly_to_lms import (
-    AWARD_COLUMNS,
-    BADGE_COLUMNS,
-    EXTERNAL_TRAINING_COLUMNS,
-    LMS_USER_COLUMNS,
-)
+from credly_sync.planning.credly_to_lms import BADGE_COLUMNS, MAPPING_COLUMNS
 from credly_sync.planning.frames import frame
 from credly_sync.runs import SyncWindow
+from credly_sync.warehouse.ledger import read_ledger
+from credly_sync.warehouse.mappings import usable_active_mappings
 
 log = logging.getLogger(__name__)
 TEMPLATE_CHUNK = 50  # template ids per Credly filter (a UUID is 36 characters of URL)
 EMAIL_CHUNK = 50  # e-mails per Credly filter
-USER_CHUNK = 100  # LMS user ids per Docebo list filter
-USERS_LOOKED_UP_ONE_BY_ONE = 100  # fewer e-mails than this are searched, not the whole list
-USER_FILTER_LIMIT = 1000  # above this many users a whole list is cheaper than filtered walks
 READ_BADGE_COLUMNS = (*BADGE_COLUMNS, "issued_to", "public", "updated_at")
 BADGE_URL = re.compile(r"/badges/([0-9A-Za-z][0-9A-Za-z-]*)(?:/|$)")
 
-T = TypeVar("T")
+
+@dataclass(frozen=True)
+class CredlyToLmsInputs:
+    """The planner's inputs (``plan_credly_to_lms`` keywords) and the mapped certification codes
+    the LMS does not know (reported, not planned)."""
+
+    badges: pd.DataFrame
+    mappings: pd.DataFrame
+    lms_users: pd.DataFrame
+    external_trainings: pd.DataFrame
+    certification_awards: pd.DataFrame
+    ledger: pd.DataFrame
+    unknown_codes: list[str]
+
+    def planner_inputs(self) -> dict[str, pd.DataFrame]:
+        return {
+            "badges": self.badges,
+            "mappings": self.mappings,
+            "lms_users": self.lms_users,
+            "external_trainings": self.external_trainings,
+            "certification_awards": self.certification_awards,
+            "ledger": self.ledger,
+        }
+
+
+def read_credly_to_lms(
+    credly: CredlyHook, lms: LmsWriteBack, engine: Engine, window: SyncWindow, *, certifications: bool
+) -> CredlyToLmsInputs:
+    """Everything a Credly -> LMS plan compares. Without ``certifications`` (the LMS is the
+    master) no certification code is mapped; a mapping row with a bad id is skipped and logged."""
+    usable, problems = usable_active_mappings(engine)
+    for problem in problems:
+        log.warning("mapping skipped: %s", problem)
+    mappings = frame(usable, MAPPING_COLUMNS)
+    if not certifications:
+        mappings = mappings.assign(certification_code=None)
+    badges = credly_badges(credly, mappings["badge_template_id"].dropna(), window)
+    users = lms.users_by_email(badges["recipient_email"])
+    code = mappings["certification_code"].map(_code)
+    codes = set(code.dropna())
+    ids_by_code = lms.certification_ids(codes) if codes and not users.empty else {}
+    unknown = sorted(codes - set(ids_by_code)) if not users.empty else []
+    # an unknown code is reported, not planned: the award could not be sent
+    mappings = mappings.assign(certification_code=code.where(~code.isin(unknown), None))
+    imports_training = mappings["import_as_external_training"].fillna(False).astype(bool).any()
+    user_ids = users["lms_user_id"]
+    return CredlyToLmsInputs(
+        badges=badges,
+        mappings=mappings,
+        lms_users=users,
+        external_trainings=lms.external_trainings(user_ids if imports_training else []),
+        certification_awards=lms.certification_awards(user_ids, ids_by_code),
+        ledger=ledger_of(engine, badges, window),
+        unknown_codes=unknown,
+    )
+
+
+def ledger_of(engine: Engine, badges: pd.DataFrame, window: SyncWindow) -> pd.DataFrame:
+    """Every ledger row on a full reconcile; else only those of the badges read (and the
+    badges they name as replaced or replacing)."""
+    if window.full:
+        return read_ledger(engine, live_only=False)
+    ids = pd.concat([badges[c] for c in ("badge_id", "replaces_badge_id", "replacement_badge_id")])
+    return read_ledger(engine, live_only=False, credly_badge_ids=ids.dropna())
 
 
 def credly_badges(hook: CredlyHook, template_ids: Iterable[str], window: SyncWindow) -> pd.DataFrame:
@@ -80,7 +134,7 @@ def credly_badges(hook: CredlyHook, template_ids: Iterable[str], window: SyncWin
         _badge_rows(
             (
                 badge
-                for chunk in _chunks(emails, EMAIL_CHUNK)
+                for chunk in chunked(emails, EMAIL_CHUNK)
                 for badge in _walk_templates(hook, templates, recipient_email=chunk)
             ),
             "Credly badges of the same earners",
@@ -89,94 +143,6 @@ def credly_badges(hook: CredlyHook, template_ids: Iterable[str], window: SyncWin
     )
     both = pd.concat([held, changed], ignore_index=True)
     return both.drop_duplicates("badge_id", keep="last").reset_index(drop=True)
-
-
-def lms_users(hook: DoceboHook, emails: Iterable[Any]) -> pd.DataFrame:
-    """The LMS users (LMS_USER_COLUMNS) whose e-mail is one of ``emails`` (case-insensitive):
-    looked up one by one (``search_text``, matched exactly here) while they are few, else the
-    user list paged once, whoever the badges belong to."""
-    wanted = sorted({str(e).strip().lower() for e in emails if isinstance(e, str) and e.strip()})
-    if not wanted:
-        return frame([], LMS_USER_COLUMNS)
-    if len(wanted) <= USERS_LOOKED_UP_ONE_BY_ONE:
-        rows = (  # every exact match: two users with one e-mail are reported by the planner
-            {"lms_user_id": str(user["user_id"]), "email": user.get("email")}
-            for email in wanted
-            for user in hook.iter_users(email)
-            if str(user.get("email") or "").strip().lower() == email
-        )
-        return frame(rows, LMS_USER_COLUMNS)
-    keys = set(wanted)
-    rows = (
-        {"lms_user_id": str(user["user_id"]), "email": user.get("email")}
-        for user in logged(hook.iter_users(), "LMS users")
-        if str(user.get("email") or "").strip().lower() in keys
-    )
-    return frame(rows, LMS_USER_COLUMNS)
-
-
-def certification_ids(hook: DoceboHook, codes: Iterable[str]) -> dict[str, int]:
-    """Certification code -> Docebo ``id_cert`` for the codes that exist (the catalogue, once)."""
-    wanted = set(codes)
-    if not wanted:
-        return {}
-    return {
-        str(cert["code"]): int(cert["id_cert"])
-        for cert in hook.iter_certifications()
-        if cert.get("code") in wanted
-    }
-
-
-def external_trainings(hook: DoceboHook, user_ids: Iterable[str]) -> pd.DataFrame:
-    """External training (EXTERNAL_TRAINING_COLUMNS) of these users that links to a Credly badge."""
-    users = sorted({int(u) for u in user_ids})
-    if not users:
-        return frame([], EXTERNAL_TRAINING_COLUMNS)
-    rows = (
-        {
-            "external_training_id": str(item[shapes.EXTERNAL_TRAINING_ID]),
-            "lms_user_id": str(item["user_id"]),
-            "credly_badge_id": badge_id_from_url(item.get(shapes.EXTERNAL_TRAINING_BADGE_URL)),
-            "title": item.get("title"),
-            "institute": item.get("provider"),
-            "date": item.get("date_from"),
-            "expires_at": item.get("expiration_date"),
-            "link": item.get(shapes.EXTERNAL_TRAINING_BADGE_URL),
-        }
-        for item in logged(
-            _by_users(users, lambda chunk: hook.iter_external_training(user_ids=chunk)), "external training"
-        )
-    )
-    return frame((row for row in rows if row["credly_badge_id"]), EXTERNAL_TRAINING_COLUMNS)
-
-
-def certification_awards(
-    hook: DoceboHook, user_ids: Iterable[str], ids_by_code: dict[str, int]
-) -> pd.DataFrame:
-    """Awards (AWARD_COLUMNS) of these users for the mapped certifications, in any status."""
-    users = sorted({int(u) for u in user_ids})
-    if not users or not ids_by_code:
-        return frame([], AWARD_COLUMNS)
-    cert_ids = sorted(ids_by_code.values())
-    codes = {cert_id: code for code, cert_id in ids_by_code.items()}
-    rows = (
-        {
-            "award_id": str(award["award_id"]),
-            "lms_user_id": str(award["user_id"]),
-            "certification_code": award.get("certification_code") or codes.get(int(award["id_cert"])),
-            "issued_at": award.get("issued_on"),
-            "expires_at": award.get("expires_on"),
-            "state": award.get("status"),
-        }
-        for award in logged(
-            _by_users(
-                users,
-                lambda chunk: hook.iter_certification_awards(user_ids=chunk, certification_ids=cert_ids),
-            ),
-            "certification awards",
-        )
-    )
-    return frame(rows, AWARD_COLUMNS)
 
 
 def badge_id_from_url(url: Any) -> str | None:
@@ -191,7 +157,7 @@ def badge_id_from_url(url: Any) -> str | None:
 
 
 def _walk_templates(hook: CredlyHook, templates: Sequence[str], **filters: Any) -> Iterator[dict[str, Any]]:
-    for chunk in _chunks(templates, TEMPLATE_CHUNK):
+    for chunk in chunked(templates, TEMPLATE_CHUNK):
         yield from hook.iter_badges(badge_template_id=chunk, **filters)
 
 
@@ -222,21 +188,5 @@ def _badge_rows(badges: Iterable[dict[str, Any]], what: str) -> Iterator[dict[st
         }
 
 
-def _by_users(
-    users: list[int], walk: Callable[[list[int] | None], Iterable[dict[str, Any]]]
-) -> Iterator[dict[str, Any]]:
-    """Walk a Docebo list filtered to ``users`` in chunks, or, for many users, the whole list
-    once (dropping other users' rows as they stream by)."""
-    wanted = set(users)
-    if len(users) <= USER_FILTER_LIMIT:
-        # the user filters are unconfirmed (a server may ignore them): rows are checked here too
-        for chunk in _chunks(users, USER_CHUNK):
-            chunk_users = set(chunk)
-            yield from (item for item in walk(chunk) if int(item["user_id"]) in chunk_users)
-        return
-    yield from (item for item in walk(None) if int(item["user_id"]) in wanted)
-
-
-def _chunks(items: Sequence[T], size: int) -> Iterator[list[T]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
+def _code(value: Any) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None

@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import pandas as pd
 from airflow.sdk import BaseOperator, Context
 from sqlalchemy import Engine
 
-from credly_sync.extract import credly_to_lms as extract
+from credly_sync.extract.credly_to_lms import credly_badges, read_credly_to_lms
+from credly_sync.extract.lms import LmsAdapter, adapter_class
 from credly_sync.hooks import docebo_unconfirmed as shapes
 from credly_sync.hooks.base import NotFoundError
 from credly_sync.hooks.credly import CredlyHook
@@ -24,17 +24,14 @@ from credly_sync.planning.credly_to_lms import (
     EXTERNAL_TRAINING_DELETE,
     EXTERNAL_TRAINING_UPDATE,
     KINDS,
-    MAPPING_COLUMNS,
     ImportPolicy,
     plan_credly_to_lms,
 )
-from credly_sync.planning.frames import frame
 from credly_sync.runs import CREDLY_BADGE_STREAM, SyncWindow, is_dry_run, sync_window
 from credly_sync.settings import IntegrationSettings, load_settings
 from credly_sync.warehouse.engine import WAREHOUSE_CONN_ID, warehouse_engine
 from credly_sync.warehouse.holders import upsert_holders
 from credly_sync.warehouse.journal import JournalEntry, record_operations, supersede_unplanned
-from credly_sync.warehouse.ledger import read_ledger
 from credly_sync.warehouse.mappings import usable_active_mappings
 from credly_sync.warehouse.watermarks import advance_watermark, read_watermarks
 from credly_sync.webui.links import CredlySyncPageLink
@@ -54,27 +51,30 @@ class PlanCredlyToLmsOperator(BaseOperator):
     never sent. Returns a summary (counts per kind, badges reported instead of sent, the window);
     with the ``dry_run`` param nothing is journaled and the summary lists the planned keys.
 
+    The LMS is the one the LMS setting names, through its adapter's write-back side; an LMS
+    that takes nothing back (Adobe Learning Manager) only gets the badge holders refreshed.
+
     :param credly_conn_id: the Credly connection.
-    :param docebo_conn_id: the Docebo connection.
+    :param lms_conn_id: the LMS connection (default: the LMS's own, e.g. ``docebo_default``).
     :param warehouse_conn_id: the warehouse SQL connection.
     :param credly_page_size: badges per Credly page (``per``; None = Credly's 50).
     """
 
-    template_fields = ("credly_conn_id", "docebo_conn_id", "warehouse_conn_id")
+    template_fields = ("credly_conn_id", "lms_conn_id", "warehouse_conn_id")
     operator_extra_links = (CredlySyncPageLink(),)
 
     def __init__(
         self,
         *,
         credly_conn_id: str = CredlyHook.default_conn_name,
-        docebo_conn_id: str = DoceboHook.default_conn_name,
+        lms_conn_id: str | None = None,
         warehouse_conn_id: str = WAREHOUSE_CONN_ID,
         credly_page_size: int | None = 100,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.credly_conn_id = credly_conn_id
-        self.docebo_conn_id = docebo_conn_id
+        self.lms_conn_id = lms_conn_id
         self.warehouse_conn_id = warehouse_conn_id
         self.credly_page_size = credly_page_size
 
@@ -92,10 +92,15 @@ class PlanCredlyToLmsOperator(BaseOperator):
             self.log.info("certification awards are not planned: CREDLY_INTEGRATION_MASTER is the LMS")
         credly = self.credly_hook()
         organization_id = credly.organization_id
-        inputs, unknown_codes = self._extract(credly, engine, window, settings.credly_certifications_to_lms)
+        lms = self.lms_adapter(settings).write_back()
+        if lms is None:
+            return self._holders_only(context, engine, credly, window, settings.lms)
+        inputs = read_credly_to_lms(
+            credly, lms, engine, window, certifications=settings.credly_certifications_to_lms
+        )
+        unknown_codes = inputs.unknown_codes
         plan = plan_credly_to_lms(
-            **inputs,
-            ledger=self._ledger(engine, inputs["badges"], window),
+            **inputs.planner_inputs(),
             policy=ImportPolicy(institute_name=settings.external_training_institute_name),
         )
         for badge in plan.unmatched_badges[:REPORTED]:
@@ -108,7 +113,7 @@ class PlanCredlyToLmsOperator(BaseOperator):
         superseded = 0
         if not dry_run:
             # a full reconcile saw every learner; an incremental run every badge of those it read
-            targets = None if window.full else inputs["lms_users"]["lms_user_id"]
+            targets = None if window.full else inputs.lms_users["lms_user_id"]
             with engine.begin() as connection:
                 stale = supersede_unplanned(
                     connection,
@@ -118,17 +123,17 @@ class PlanCredlyToLmsOperator(BaseOperator):
                     reason=f"superseded by the plan of {context['run_id']}",
                 )
                 record_operations(connection, plan.operations, context["run_id"])
-                upsert_holders(connection, inputs["badges"], organization_id)
+                upsert_holders(connection, inputs.badges, organization_id)
                 if window.advances_watermarks:
                     advance_watermark(connection, CREDLY_BADGE_STREAM, window.end)
             superseded = len(stale)
         summary = {
             "window": window.describe(),
             "dry_run": dry_run,
-            "badges": len(inputs["badges"]),
-            "lms_users_matched": len(inputs["lms_users"]),
-            "external_trainings_read": len(inputs["external_trainings"]),
-            "certification_awards_read": len(inputs["certification_awards"]),
+            "badges": len(inputs.badges),
+            "lms_users_matched": len(inputs.lms_users),
+            "external_trainings_read": len(inputs.external_trainings),
+            "certification_awards_read": len(inputs.certification_awards),
             **plan.summary(),
             "superseded": superseded,
             "unknown_certification_codes": unknown_codes,
@@ -137,15 +142,6 @@ class PlanCredlyToLmsOperator(BaseOperator):
         }
         self.log.info("plan: %s", {k: v for k, v in summary.items() if not isinstance(v, list)})
         return summary
-
-    @staticmethod
-    def _ledger(engine: Engine, badges: pd.DataFrame, window: SyncWindow) -> pd.DataFrame:
-        """Every ledger row on a full reconcile; else only those of the badges read (and the
-        badges they name as replaced or replacing)."""
-        if window.full:
-            return read_ledger(engine, live_only=False)
-        ids = pd.concat([badges[c] for c in ("badge_id", "replaces_badge_id", "replacement_badge_id")])
-        return read_ledger(engine, live_only=False, credly_badge_ids=ids.dropna())
 
     def window(self, context: Context, settings: IntegrationSettings, engine: Engine) -> SyncWindow:
         """What the run reads: from the badge stream's watermark (the event DAG's subclass reads
@@ -156,46 +152,28 @@ class PlanCredlyToLmsOperator(BaseOperator):
         """The badge reads go through this hook (the event DAG's narrows them to its earners)."""
         return CredlyHook(self.credly_conn_id, per_page=self.credly_page_size)
 
-    def docebo_hook(self) -> DoceboHook:
-        return DoceboHook(self.docebo_conn_id)
+    def lms_adapter(self, settings: IntegrationSettings) -> LmsAdapter:
+        """The LMS the badges go back to (the event DAG's narrows it to its earners)."""
+        return adapter_class(settings.lms).connect(self.lms_conn_id, budget=self._budget)
 
-    def _extract(
-        self, credly: CredlyHook, engine: Engine, window: SyncWindow, certifications: bool
-    ) -> tuple[dict[str, pd.DataFrame], list[str]]:
-        """The planner's inputs (but the ledger), and the mapped codes the LMS does not know.
-        Without ``certifications`` (the LMS is the master) no code is mapped."""
-        usable, problems = usable_active_mappings(engine)
-        for problem in problems:
-            self.log.warning("mapping skipped: %s", problem)
-        mappings = frame(usable, MAPPING_COLUMNS)
-        if not certifications:
-            mappings = mappings.assign(certification_code=None)
-        docebo = self.docebo_hook()
-        docebo.budget = self._budget
-        badges = extract.credly_badges(credly, mappings["badge_template_id"].dropna(), window)
-        users = extract.lms_users(docebo, badges["recipient_email"])
-        code = mappings["certification_code"].map(_code)
-        codes = set(code.dropna())
-        ids_by_code = extract.certification_ids(docebo, codes) if codes and not users.empty else {}
-        unknown = sorted(codes - set(ids_by_code)) if not users.empty else []
-        # an unknown code is reported, not planned: the award could not be sent
-        mappings = mappings.assign(certification_code=code.where(~code.isin(unknown), None))
-        imports_training = mappings["import_as_external_training"].fillna(False).astype(bool).any()
-        user_ids = users["lms_user_id"]
-        trainings = extract.external_trainings(docebo, user_ids if imports_training else [])
-        awards = extract.certification_awards(docebo, user_ids, ids_by_code)
-        inputs = {
-            "badges": badges,
-            "mappings": mappings,
-            "lms_users": users,
-            "external_trainings": trainings,
-            "certification_awards": awards,
-        }
-        return inputs, unknown
-
-
-def _code(value: Any) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None
+    def _holders_only(
+        self, context: Context, engine: Engine, credly: CredlyHook, window: SyncWindow, lms: str
+    ) -> dict[str, Any]:
+        """An LMS that takes nothing back from Credly (ALM shows Credly badges through its own
+        connector): the badges are still read for the badge holders table."""
+        self.log.info("LMS %s takes no write-back from Credly: only the badge holders are refreshed", lms)
+        usable, _ = usable_active_mappings(engine)
+        templates = {row["badge_template_id"] for row in usable}
+        badges = credly_badges(credly, templates, window)
+        dry_run = is_dry_run(context)
+        if not dry_run:
+            with engine.begin() as connection:
+                upsert_holders(connection, badges, credly.organization_id)
+                if window.advances_watermarks:
+                    advance_watermark(connection, CREDLY_BADGE_STREAM, window.end)
+        summary = {"window": window.describe(), "dry_run": dry_run, "badges": len(badges), "lms": lms}
+        self.log.info("plan: %s", summary)
+        return summary
 
 
 class DoceboApplyOperator(ApplyJournalOperator):

@@ -28,10 +28,10 @@ from airflow.sdk.exceptions import AirflowSkipException
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from credly_sync.extract.scoped import EarnerScopedCredlyHook, EarnerScopedDoceboHook, LearnerScopedDoceboHook
+from credly_sync.extract.lms import LmsAdapter, adapter_class
+from credly_sync.extract.scoped import EarnerScopedCredlyHook
 from credly_sync.hooks.base import ApiError, AuthenticationError, NotFoundError
 from credly_sync.hooks.credly import CredlyHook
-from credly_sync.hooks.docebo import DoceboHook
 from credly_sync.operators.credly_to_lms import PlanCredlyToLmsOperator
 from credly_sync.operators.lms_to_credly import PlanLmsToCredlyOperator
 from credly_sync.planning.lms_to_credly import MassRevocationError
@@ -138,14 +138,14 @@ class PlanLmsEventsOperator(_InboxEvents, PlanLmsToCredlyOperator):
         self.batch_size = batch_size
         self.max_attempts = max_attempts
         self.retry_base_seconds = retry_base_seconds
-        self._user_ids: list[int] = []
+        self._user_ids: list[str] = []
 
     def execute(self, context: Context) -> dict[str, int]:
         engine = warehouse_engine(self.warehouse_conn_id)
         events = self._due(engine)
 
         def plan(batch: Sequence[StoredEvent]) -> None:
-            self._user_ids = sorted({int(event.payload["payload"]["user_id"]) for event in batch})
+            self._user_ids = sorted({str(event.payload["payload"]["user_id"]) for event in batch})
             super(PlanLmsEventsOperator, self).execute(context)
 
         counts = {"events": len(events), **self._plan_events(engine, events, plan)}
@@ -155,8 +155,10 @@ class PlanLmsEventsOperator(_InboxEvents, PlanLmsToCredlyOperator):
     def window(self, context: Context, settings: IntegrationSettings, engine: Engine) -> SyncWindow:
         return events_window(settings)
 
-    def docebo_hook(self) -> DoceboHook:
-        return LearnerScopedDoceboHook(self.docebo_conn_id, self._user_ids)
+    def lms_adapter(self, settings: IntegrationSettings) -> LmsAdapter:
+        return adapter_class(settings.lms).connect(
+            self.lms_conn_id, learners=self._user_ids, budget=self._budget
+        )
 
 
 class PlanCredlyEventsOperator(_InboxEvents, PlanCredlyToLmsOperator):
@@ -249,8 +251,10 @@ class PlanCredlyEventsOperator(_InboxEvents, PlanCredlyToLmsOperator):
     def credly_hook(self) -> CredlyHook:
         return EarnerScopedCredlyHook(self.credly_conn_id, self._emails, per_page=self.credly_page_size)
 
-    def docebo_hook(self) -> DoceboHook:
-        return EarnerScopedDoceboHook(self.docebo_conn_id, self._emails)
+    def lms_adapter(self, settings: IntegrationSettings) -> LmsAdapter:
+        return adapter_class(settings.lms).connect(
+            self.lms_conn_id, earners=self._emails, budget=self._budget
+        )
 
     def window(self, context: Context, settings: IntegrationSettings, engine: Engine) -> SyncWindow:
         return events_window(settings)
