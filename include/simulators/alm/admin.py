@@ -197,6 +197,13 @@ def admin_router(state: AlmState, webhooks: WebhookSender, limiter: RateLimiter)
             "user_badges": [row.user_badge_id for row in done if row.user_badge_id],
         }
 
+    @router.post("/enrollments/reset")
+    def reset_completions(body: dict[str, Any] = Body(...)) -> dict[str, int]:
+        """One ``{user_id, lo_id}`` or ``{"enrollments": [...]}``: completions reset by an admin."""
+        rows = body.get("enrollments", [body])
+        pairs = [(_required(row, "user_id"), _required(row, "lo_id")) for row in rows]
+        return {"reset": len(state.reset_completions(pairs))}
+
     return router
 
 

@@ -321,6 +321,22 @@ class AlmState:
             self._changed(events)
             return done
 
+    def reset_completions(self, rows: list[tuple[str, str]]) -> list[Enrollment]:
+        """An admin resets ``(user_id, lo_id)`` completions: the enrollment is back to ENROLLED
+        and the user badge it achieved is withdrawn (unconfirmed: what ALM does to the badge).
+        No webhook: ALM documents none for a reset."""
+        with self.lock:
+            done = []
+            for user_id, lo_id in rows:
+                row = _found(self.world.enrollments.get((user_id, lo_id)), "enrollment", (user_id, lo_id))
+                row.state, row.date_completed, row.has_passed = ENROLLED, None, False
+                if row.user_badge_id is not None:
+                    self.world.user_badges.pop(row.user_badge_id, None)
+                    row.user_badge_id = None
+                done.append(row)
+            self._changed()
+            return done
+
     # --- internals --------------------------------------------------------------------------
 
     def _achieve(self, row: Enrollment, lo: LearningObject) -> None:

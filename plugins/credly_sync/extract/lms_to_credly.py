@@ -53,6 +53,7 @@ def read_lms_to_credly(
         log.warning("mapping skipped: %s", problem)
     query = AchievementQuery(
         window=window,
+        engine=engine,
         settings=settings,
         mappings=pd.DataFrame(usable),
         templates=read_template_table(engine),

@@ -273,23 +273,38 @@ class AlmHook(TokenAuthHook):
     def iter_completed_enrollments(
         self, completed_since: Moment | None = None, lo_types: Iterable[str] | None = None
     ) -> Iterator[dict[str, Any]]:
-        """Enrollments of every learner completed at or after ``completed_since`` (all when None).
+        """Enrollments of every learner completed at or after ``completed_since`` (all when None)."""
+        return self.iter_enrollments(completed=True, completed_since=completed_since, lo_types=lo_types)
 
-        The list and its state / date filters are unconfirmed: every row is checked here (a
-        completion date at or after the bound; the learning object's type)."""
+    def iter_enrollments(
+        self,
+        *,
+        completed: bool = False,
+        completed_since: Moment | None = None,
+        lo_types: Iterable[str] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Enrollments of every learner, in any state (only the completed ones, at or after
+        ``completed_since``, with ``completed``).
+
+        The list and its state / date filters are unconfirmed: every row is checked here (the
+        state and completion date asked for; the learning object's type)."""
         types, low = _set(lo_types), moment(completed_since)
         params = {
             shapes.LO_TYPES_FILTER: ",".join(sorted(types)) if types else None,
-            shapes.STATES_FILTER: shapes.COMPLETED_STATE,
-            shapes.COMPLETED_FROM_FILTER: _iso(low) if low else None,
+            shapes.STATES_FILTER: shapes.COMPLETED_STATE if completed else None,
+            shapes.COMPLETED_FROM_FILTER: _iso(low) if completed and low else None,
         }
 
         def wanted(row: dict[str, Any]) -> bool:
+            if types is not None and enrollment_lo_type(row) not in types:
+                return False
+            if not completed:
+                return True
             done = moment(attribute(row, "dateCompleted"))
             return (
-                done is not None
+                attribute(row, "state") == shapes.COMPLETED_STATE
+                and done is not None
                 and (low is None or done >= low)
-                and (types is None or enrollment_lo_type(row) in types)
             )
 
         return filter(wanted, self._walk(_api(shapes.ENROLLMENTS_PATH), params))

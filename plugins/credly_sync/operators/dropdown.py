@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from sqlalchemy import Connection
 
+from credly_sync.extract.lms.docebo import DoceboLms
 from credly_sync.hooks.docebo import DoceboHook
 from credly_sync.operators.apply import Applied, ApplyJournalOperator, OperationSkipped
 from credly_sync.planning.dropdown import (
@@ -60,7 +61,13 @@ class PlanCourseDropdownOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         engine = warehouse_engine(self.warehouse_conn_id)
-        field_name = load_settings(engine).course_additional_field
+        settings = load_settings(engine)
+        if settings.lms != DoceboLms.name:
+            raise AirflowSkipException(
+                f"LMS is {settings.lms}: the course dropdown is Docebo's (an ALM badge names its "
+                "Credly template through badge.csv: python -m credly_sync alm badge-csv export)"
+            )
+        field_name = settings.course_additional_field
         hook = DoceboHook(self.docebo_conn_id)
         field = hook.ensure_dropdown_field(field_name)
         options = frame(

@@ -122,6 +122,7 @@ class PlanLmsToCredlyOperator(BaseOperator):
                 for learner in plan.rejected_learners[:REPORTED_LEARNERS]
             ],
             "planned": [op.op_key for op in plan.operations[:REPORTED_LEARNERS]] if dry_run else [],
+            "lms_problems": inputs.achievements.problems[:REPORTED_LEARNERS],
         }
         self.log.info("plan: %s", {k: v for k, v in summary.items() if not isinstance(v, list)})
         context["ti"].xcom_push(key="summary", value=summary)

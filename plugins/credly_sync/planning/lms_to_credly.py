@@ -83,6 +83,7 @@ FLOW_NAMES = {
     "course": "course completion",
     "learning_plan": "learning plan completion",
     "certification": "certification award",
+    "badge": "badge achievement",  # an LMS badge achieved otherwise (an ALM skill level)
 }
 
 

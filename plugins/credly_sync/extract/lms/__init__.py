@@ -28,6 +28,8 @@ from credly_sync.planning.lms_to_credly import DESIRED_COLUMNS
 from credly_sync.runs import SyncWindow, lms_streams
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from credly_sync.hooks.base import CallBudget
     from credly_sync.settings import IntegrationSettings
 
@@ -47,6 +49,7 @@ class AchievementQuery:
     """What an LMS -> Credly run asks of the LMS.
 
     :param window: the run's window.
+    :param engine: the warehouse (for an adapter's own tables, e.g. ALM's imported badge.csv).
     :param settings: the integration settings.
     :param mappings: the usable active rows of credly_integration_mappings.
     :param templates: the Credly Badge Templates lookup table.
@@ -54,6 +57,7 @@ class AchievementQuery:
     """
 
     window: SyncWindow
+    engine: Engine
     settings: IntegrationSettings
     mappings: pd.DataFrame
     templates: pd.DataFrame
