@@ -32,7 +32,7 @@ from credly_sync.settings import IntegrationSettings, load_settings
 from credly_sync.warehouse.engine import WAREHOUSE_CONN_ID, warehouse_engine
 from credly_sync.warehouse.holders import upsert_holders
 from credly_sync.warehouse.journal import JournalEntry, record_operations, supersede_unplanned
-from credly_sync.warehouse.mappings import usable_active_mappings
+from credly_sync.warehouse.templates import read_template_table
 from credly_sync.warehouse.watermarks import advance_watermark, read_watermarks
 from credly_sync.webui.links import CredlySyncPageLink
 
@@ -160,11 +160,12 @@ class PlanCredlyToLmsOperator(BaseOperator):
         self, context: Context, engine: Engine, credly: CredlyHook, window: SyncWindow, lms: str
     ) -> dict[str, Any]:
         """An LMS that takes nothing back from Credly (ALM shows Credly badges through its own
-        connector): the badges are still read for the badge holders table."""
+        connector): the badges of every active template are still read for the holders table."""
         self.log.info("LMS %s takes no write-back from Credly: only the badge holders are refreshed", lms)
-        usable, _ = usable_active_mappings(engine)
-        templates = {row["badge_template_id"] for row in usable}
-        badges = credly_badges(credly, templates, window)
+        templates = read_template_table(engine)
+        badges = credly_badges(
+            credly, templates.loc[templates["is_active"].astype(bool), "badge_template_id"], window
+        )
         dry_run = is_dry_run(context)
         if not dry_run:
             with engine.begin() as connection:
