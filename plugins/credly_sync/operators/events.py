@@ -145,7 +145,7 @@ class PlanLmsEventsOperator(_InboxEvents, PlanLmsToCredlyOperator):
         events = self._due(engine)
 
         def plan(batch: Sequence[StoredEvent]) -> None:
-            self._user_ids = sorted({int(event.payload["payload"]["user_id"]) for event in batch})
+            self._user_ids = sorted({int(i) for e in batch for i in SOURCES[e.source].learner_ids(e.payload)})
             super(PlanLmsEventsOperator, self).execute(context)
 
         counts = {"events": len(events), **self._plan_events(engine, events, plan)}
