@@ -1,8 +1,9 @@
 """Airflow plugin: mounts the credly-sync webhook intake on the API server at ``/credly-sync``.
 
-Webhook URLs: ``https://<airflow>/credly-sync-intake/webhooks/credly/<secret>`` and
-``.../webhooks/docebo/<secret>`` (or the secret in the ``X-Credly-Sync-Secret`` header); the
-secrets are in the ``credly_sync_webhooks`` connection. See credly_sync/webhooks/app.py.
+Webhook URLs: ``https://<airflow>/credly-sync-intake/webhooks/credly/<secret>``,
+``.../webhooks/docebo/<secret>`` and ``.../webhooks/alm/<secret>`` (or the secret in the
+``X-Credly-Sync-Secret`` header); the secrets are in the ``credly_sync_webhooks`` connection.
+See credly_sync/webhooks/app.py.
 """
 
 from __future__ import annotations

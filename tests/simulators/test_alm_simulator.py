@@ -409,6 +409,8 @@ def test_admin_completions_fire_batch_events_in_one_request(alm_sim: AlmSim, rec
         "hasPassed": True,
     }
     assert len({e["eventId"] for e in body["events"]}) == 4
+    assert "hasPassed" not in body["events"][3]["data"], "the certification samples carry none"
+    assert first["eventInfo"].startswith(f"{first['timestamp']}-")
 
 
 def test_learner_actions_fire_plain_events_with_iso_times_when_helpful(
@@ -439,11 +441,62 @@ def test_webhook_retries_until_200(alm_sim: AlmSim, receiver: Receiver) -> None:
     assert len({b["events"][0]["eventId"] for b in receiver.bodies}) == 1, "a retry resends the same event"
 
 
-def test_documented_webhook_retry_schedule() -> None:
+def test_only_the_webhooks_trigger_events_are_sent(alm_sim: AlmSim, receiver: Receiver) -> None:
+    alm_sim.admin("PUT", "webhook", json={"events": ["COURSE_COMPLETED", "COURSE_COMPLETED_BATCH"]})
+    alm_sim.admin("POST", "enrollments", json={"user_id": "10001", "lo_id": "course:101"})
+    rows = [{"user_id": "10001", "lo_id": "course:101"}, {"user_id": "10001", "lo_id": "certification:104"}]
+    alm_sim.admin("POST", "enrollments/complete", json={"completions": rows})
+    assert alm_sim.simulator.webhooks.wait_idle(10)
+    assert [[e["eventName"] for e in b["events"]] for b in receiver.bodies] == [["COURSE_COMPLETED"]]
+
+
+def test_one_envelope_at_a_time_a_retried_one_holds_back_the_next(
+    alm_sim: AlmSim, receiver: Receiver
+) -> None:
+    receiver.statuses.extend([500, 500])
+    alm_sim.admin("PUT", "webhook", json={"retry_base": 0.2})  # the second is queued before a retry
+    for user in ("10001", "10002"):
+        alm_sim.admin("POST", "enrollments/complete", json={"user_id": user, "lo_id": "course:101"})
+    assert alm_sim.simulator.webhooks.wait_idle(10)
+    users = [b["events"][0]["data"]["userId"] for b in receiver.bodies]
+    assert users == [10001, 10001, 10001, 10002]
+
+
+def test_202_acknowledges_and_duplicates_resend_the_whole_envelope(
+    alm_sim: AlmSim, receiver: Receiver
+) -> None:
+    receiver.statuses.append(202)
+    alm_sim.admin("PUT", "webhook", json={"duplicate_rate": 1.0, "max_attempts": 2})
+    rows = [{"user_id": "10001", "lo_id": "course:101"}, {"user_id": "10002", "lo_id": "course:102"}]
+    alm_sim.admin("POST", "enrollments/complete", json={"completions": rows, "by": "admin"})
+    assert alm_sim.simulator.webhooks.wait_idle(10)
+    deliveries = alm_sim.admin("GET", "webhook/deliveries").json()
+    attempts = [(d["attempt"], d["status"], d["delivered"]) for d in deliveries]
+    assert attempts == [(1, 202, True), (2, 200, True)]
+    assert receiver.bodies[0] == receiver.bodies[1] and len(receiver.bodies[0]["events"]) == 2
+
+
+def test_a_webhook_never_acknowledged_is_disabled_after_its_last_retry(
+    alm_sim: AlmSim, receiver: Receiver
+) -> None:
+    receiver.statuses.extend([503] * 3)
+    alm_sim.admin("PUT", "webhook", json={"max_attempts": 3})
+    for user in ("10001", "10002"):
+        alm_sim.admin("POST", "enrollments/complete", json={"user_id": user, "lo_id": "course:101"})
+    assert alm_sim.simulator.webhooks.wait_idle(10)
+    assert alm_sim.admin("GET", "webhook").json()["active"] is False
+    alm_sim.admin("POST", "enrollments/complete", json={"user_id": "10003", "lo_id": "course:101"})
+    assert alm_sim.simulator.webhooks.wait_idle(10)
+    assert [b["events"][0]["data"]["userId"] for b in receiver.bodies] == [10001] * 3, "the rest is lost"
+
+
+def test_documented_webhook_delivery_rules() -> None:
     config = WebhookConfig()
     assert [config.delay_after(n) for n in range(1, 8)] == [5, 10, 20, 40, 80, 160, 300]
-    assert config.delay_after(100) == 300 and config.timeout == 5
+    assert config.delay_after(100) == 300
+    assert (config.connect_timeout, config.timeout, config.accepted) == (10, 5, (200, 202))
     assert sum(config.delay_after(n) for n in range(1, config.max_attempts)) >= 7 * 24 * 3600 - 300
+    assert config.ordered and config.disable_on_give_up
 
 
 # --- world, admin, command line -------------------------------------------------------------------

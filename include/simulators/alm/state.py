@@ -362,7 +362,9 @@ class AlmState:
             "enrollmentSource": row.source,
         }
         if row.state == COMPLETED:
-            data.update(dateCompleted=row.date_completed, hasPassed=row.has_passed)
+            data["dateCompleted"] = row.date_completed
+            if lo.lo_type != "certification":  # the certification samples carry no hasPassed
+                data["hasPassed"] = row.has_passed
         return data
 
     def _changed(self, events: list[Event] | None = None) -> None:

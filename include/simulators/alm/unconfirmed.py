@@ -27,7 +27,10 @@ Invented here:
   filters ``filter.states`` and ``filter.dateCompletedFrom``.
 * ``externalBadgeId`` / ``externalBadgeProvider`` as badge attributes in API answers (they are
   documented as badge.csv columns only, §2.8).
-* webhook details: every event of one change in one request, no signature, ``userId`` a number.
+* webhook details: every event of one change in one request (mixed event names allowed), no
+  signature, ``userId`` a number; a ``CERTIFICATION_COMPLETED`` event without ``hasPassed`` (as
+  in the samples of ``webhooks-usage-guide.md``); the trigger events of a new webhook default
+  to every event here (ALM asks the admin to pick them).
 
 Strict and helpful forms. Where a choice is between a helpful and a strict form, the **strict**
 one (the least helpful plausible server) is the default; the helpful one is served only with
@@ -91,12 +94,15 @@ ACCOUNT_ID = 1234  # the account id of webhook envelopes and token checks
 SCOPE = "admin:read,admin:write"
 
 # Webhook delivery (documented, webhooks-usage-guide.md): 5 s doubling to a 5-minute cap, then
-# every 5 minutes for 7 days; socket timeout 5 s.
+# every 5 minutes for 7 days; connect timeout 10 s, socket timeout 5 s; "Clients can respond
+# with an HTTP 202 Accepted" (whether other 2xx acknowledge is not said).
 WEBHOOK_RETRY_BASE = 5.0
 WEBHOOK_RETRY_FACTOR = 2.0
 WEBHOOK_RETRY_CAP = 300.0
 WEBHOOK_MAX_ATTEMPTS = 6 + 7 * 24 * 12  # the doubling steps, then every 5 min for 7 days
 WEBHOOK_TIMEOUT = 5.0
+WEBHOOK_CONNECT_TIMEOUT = 10.0
+WEBHOOK_ACCEPTED = (200, 202)
 
 STATUS_NAMES = {
     400: "BAD_REQUEST",

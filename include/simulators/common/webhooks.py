@@ -2,12 +2,14 @@
 and the ``/_admin/webhook`` routes that steer it.
 
 Each simulator says what it POSTs (its bodies) and how a body is named in the attempt log
-(:meth:`WebhookSender.describe`); this module does the rest. Only HTTP 200 is success;
-anything else (another status, an error, a timeout) is retried after ``base * factor ** (n - 1)``
-seconds up to ``max_attempts`` attempts. Delivery is at least once, as the real services'
-is: with ``duplicate_rate`` > 0 a delivered body is sent again that share of the time
-(``retry_base`` seconds later: the sender missed the answer), so a receiver must de-duplicate.
-Every attempt is recorded for tests.
+(:meth:`WebhookSender.describe`); this module does the rest. Only an ``accepted`` status (HTTP
+200 unless a simulator says otherwise) is success; anything else (another status, an error, a
+timeout) is retried after ``base * factor ** (n - 1)`` seconds up to ``max_attempts`` attempts.
+Delivery is at least once, as the real services' is: with ``duplicate_rate`` > 0 a delivered
+body is sent again that share of the time (``retry_base`` seconds later: the sender missed the
+answer), so a receiver must de-duplicate. ``ordered`` senders deliver one body at a time in
+order (a body being retried holds back every later one); ``disable_on_give_up`` turns the
+webhook off (``active``) when a body runs out of attempts. Every attempt is recorded for tests.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from fastapi import APIRouter, Body
 class DeliveryAttempt:
     """One POST of one body: the answer's status (None when there was none) or the error.
 
-    ``id`` names the body (Credly: the event id; Docebo: the message id), ``event`` its event type.
+    ``id`` names the body (Credly: the event id; Docebo: the message id), ``event`` its event
+    type; ``delivered`` whether the status was one the sender takes as acknowledged.
     """
 
     id: str
@@ -38,10 +41,7 @@ class DeliveryAttempt:
     url: str
     status: int | None
     error: str | None
-
-    @property
-    def delivered(self) -> bool:
-        return self.status == 200
+    delivered: bool
 
 
 @dataclass
@@ -53,9 +53,14 @@ class WebhookConfig:
     retry_base: float = 5.0
     retry_factor: float = 2.0
     max_attempts: int = 10
-    timeout: float = 5.0
+    timeout: float = 5.0  # to read the answer; also to connect unless connect_timeout is set
+    connect_timeout: float | None = None
+    accepted: tuple[int, ...] = (200,)  # the statuses that acknowledge a body
     duplicate_rate: float = 0.0  # share of delivered bodies sent once more
     duplicate_seed: int = 0
+    ordered: bool = False  # one body at a time, in order: a retry holds back the later ones
+    active: bool = True  # bodies are queued only while active (and a URL is set)
+    disable_on_give_up: bool = False  # a body out of attempts makes the webhook inactive
 
     def delay_after(self, attempt: int) -> float:
         return self.retry_base * self.retry_factor ** (attempt - 1)
@@ -63,7 +68,7 @@ class WebhookConfig:
 
 Config = TypeVar("Config", bound=WebhookConfig)
 JsonBody = dict[str, Any]
-_Queued = tuple[float, int, int, str, JsonBody]  # due, order, attempt, url, body
+_Queued = tuple[float, int, float, int, str, JsonBody]  # key, order, due, attempt, url, body
 
 
 class WebhookSender(Generic[Config]):
@@ -102,17 +107,17 @@ class WebhookSender(Generic[Config]):
         """Queue the bodies ``build`` makes with the settings in force, if a URL is configured."""
         with self._condition:
             url = self.config.url
-            if not url or self._closed:
+            if not url or not self.config.active or self._closed:
                 return
             for body in build(self.config):
-                self._push(time.monotonic(), 1, url, body)
+                self._push(time.monotonic(), next(self._order), 1, url, body)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=self._thread_name, daemon=True)
                 self._thread.start()
 
     def attempts_as_dicts(self) -> list[dict[str, Any]]:
         with self._condition:
-            return [{**asdict(attempt), "delivered": attempt.delivered} for attempt in self.attempts]
+            return [asdict(attempt) for attempt in self.attempts]
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until nothing is queued or being sent; False if ``timeout`` passed first."""
@@ -140,8 +145,10 @@ class WebhookSender(Generic[Config]):
         if self._thread is not None:
             self._thread.join(timeout=self.config.timeout + 1)
 
-    def _push(self, due: float, attempt: int, url: str, body: JsonBody) -> None:
-        heapq.heappush(self._queue, (due, next(self._order), attempt, url, body))
+    def _push(self, due: float, order: int, attempt: int, url: str, body: JsonBody) -> None:
+        """Queue a body; ``order`` is its place in line, kept by its retries and duplicates."""
+        key = float(order) if self.config.ordered else due
+        heapq.heappush(self._queue, (key, order, due, attempt, url, body))
         self._condition.notify_all()
 
     def _run(self) -> None:
@@ -151,20 +158,23 @@ class WebhookSender(Generic[Config]):
                 if item is None:
                     return
                 self._busy = True
-            _, _, attempt, url, body = item
+            _, order, _, attempt, url, body = item
             status, error = self._post(url, body)
             with self._condition:
                 self._busy = False
-                self.attempts.append(DeliveryAttempt(*self.describe(body), attempt, url, status, error))
-                if status != 200 and attempt < self.config.max_attempts and not self._closed:
-                    self._push(time.monotonic() + self.config.delay_after(attempt), attempt + 1, url, body)
-                elif (
-                    status == 200
-                    and attempt < self.config.max_attempts
-                    and not self._closed
-                    and self._duplicate()
-                ):
-                    self._push(time.monotonic() + self.config.retry_base, attempt + 1, url, body)
+                delivered = status in self.config.accepted
+                self.attempts.append(
+                    DeliveryAttempt(*self.describe(body), attempt, url, status, error, delivered)
+                )
+                again = attempt < self.config.max_attempts and not self._closed
+                if not delivered and again:
+                    due = time.monotonic() + self.config.delay_after(attempt)
+                    self._push(due, order, attempt + 1, url, body)
+                elif delivered and again and self._duplicate():
+                    self._push(time.monotonic() + self.config.retry_base, order, attempt + 1, url, body)
+                elif not delivered and self.config.disable_on_give_up and not self._closed:
+                    self.config.active = False
+                    self._queue.clear()
                 self._condition.notify_all()
 
     def _duplicate(self) -> bool:
@@ -176,15 +186,17 @@ class WebhookSender(Generic[Config]):
             if not self._queue:
                 self._condition.wait()
                 continue
-            wait = self._queue[0][0] - time.monotonic()
+            wait = self._queue[0][2] - time.monotonic()
             if wait <= 0:
                 return heapq.heappop(self._queue)
             self._condition.wait(wait)
         return None
 
     def _post(self, url: str, body: JsonBody) -> tuple[int | None, str | None]:
+        config = self.config
+        connect = config.timeout if config.connect_timeout is None else config.connect_timeout
         try:
-            response = self._session.post(url, json=body, timeout=self.config.timeout)
+            response = self._session.post(url, json=body, timeout=(connect, config.timeout))
         except requests.RequestException as exc:
             return None, type(exc).__name__
         return response.status_code, None

@@ -73,3 +73,30 @@ def lo_name(resource: dict[str, Any]) -> str | None:
     names = [m for m in metadata if isinstance(m, dict) and m.get("name")]
     english = [m for m in names if str(m.get("locale", "")).lower().startswith("en")]
     return str((english or names)[0]["name"]) if names else None
+
+
+# --- webhooks (lms-apis.md §2.7; webhooks.md, webhooks-usage-guide.md) -------------------------
+# Documented: the envelope {"accountId", "events": [{"eventId", "eventName", "timestamp",
+# "eventInfo", "data": {"userId", "loId", "loInstanceId", "loType", "enrollmentSource",
+# "dateCompleted", "hasPassed"}}]}, several events per request, the completion event names
+# (learner actions; "_BATCH" when an admin, manager or the platform acts), times as ISO text or
+# epoch milliseconds, de-duplication by eventId.
+WEBHOOK_ACCOUNT, WEBHOOK_EVENTS = "accountId", "events"
+EVENT_ID, EVENT_NAME, EVENT_TIME, EVENT_DATA = "eventId", "eventName", "timestamp", "data"
+EVENT_USER, EVENT_OBJECT, EVENT_OBJECT_TYPE = "userId", "loId", "loType"
+EVENT_COMPLETED_AT = "dateCompleted"
+_COMPLETED_PREFIX = {"COURSE": "course", "LEARNING_PATH": "learningProgram", "CERTIFICATION": "certification"}
+#: the completion events the intake accepts -> the loType of their learning object
+COMPLETION_EVENTS = {
+    f"{prefix}_COMPLETED{batch}": lo_type
+    for prefix, lo_type in _COMPLETED_PREFIX.items()
+    for batch in ("", "_BATCH")
+}
+# UNCONFIRMED (chosen for the intake, check against a real account):
+# * how many events one request carries (an admin's mass completion): not documented; the intake
+#   takes bodies up to WEBHOOK_MAX_BODY_BYTES (some 5,000 completion events);
+# * userId is a number in every sample; a string of digits (the API's form of ids) is taken too;
+# * loId "<loType>:<digits>" as in every sample (dev manual: ids look like "course:12345678");
+# * Basic and Signature authentication are not used (how a signature is computed is not
+#   described): the intake's own secret is in the URL path, the webhook's authentication None.
+WEBHOOK_MAX_BODY_BYTES = 2 * 1024 * 1024

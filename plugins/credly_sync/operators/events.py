@@ -36,7 +36,7 @@ from credly_sync.operators.credly_to_lms import PlanCredlyToLmsOperator
 from credly_sync.operators.lms_to_credly import PlanLmsToCredlyOperator
 from credly_sync.planning.lms_to_credly import MassRevocationError
 from credly_sync.runs import SyncWindow
-from credly_sync.settings import IntegrationSettings
+from credly_sync.settings import IntegrationSettings, load_settings
 from credly_sync.warehouse.engine import warehouse_engine
 from credly_sync.warehouse.inbox import (
     DEFAULT_MAX_ATTEMPTS,
@@ -70,8 +70,15 @@ class _InboxEvents:
     retry_base_seconds: float
     log: Any
 
-    def _due(self, engine: Engine) -> list[StoredEvent]:
+    def _due(self, engine: Engine, lms: str | None = None) -> list[StoredEvent]:
+        """The direction's due events; with ``lms``, those of that LMS's source (another LMS's
+        events are closed as ignored: this deployment does not read that LMS)."""
         sources = [name for name, source in SOURCES.items() if source.direction == self.direction]
+        if lms is not None:
+            foreign = [name for name in sources if (SOURCES[name].lms or "").upper() != lms]
+            stray = due_events(engine, foreign, limit=self.batch_size)
+            mark_ignored(engine, {e.id: f"a {e.source} event, but the LMS setting is {lms}" for e in stray})
+            sources = [name for name in sources if name not in foreign]
         events = due_events(engine, sources, limit=self.batch_size)
         if not events:
             raise AirflowSkipException(f"no webhook events due from {', '.join(sources)}")
@@ -142,10 +149,10 @@ class PlanLmsEventsOperator(_InboxEvents, PlanLmsToCredlyOperator):
 
     def execute(self, context: Context) -> dict[str, int]:
         engine = warehouse_engine(self.warehouse_conn_id)
-        events = self._due(engine)
+        events = self._due(engine, load_settings(engine).lms)
 
         def plan(batch: Sequence[StoredEvent]) -> None:
-            self._user_ids = sorted({str(event.payload["payload"]["user_id"]) for event in batch})
+            self._user_ids = sorted({i for e in batch for i in SOURCES[e.source].learner_ids(e.payload)})
             super(PlanLmsEventsOperator, self).execute(context)
 
         counts = {"events": len(events), **self._plan_events(engine, events, plan)}

@@ -7,12 +7,13 @@ stored: unknown source 404, no secret configured 503, missing or wrong secret 40
 comparison), body over the source's limit 413, malformed JSON 400, a shape or event type the
 source does not send 422, warehouse unreachable 503 (the sender retries). Otherwise every
 event of the body is stored in ``event_inbox`` in one transaction, each once by its id (a
-duplicate delivery stores nothing and is still answered 200: Credly and Docebo want a 200),
+duplicate delivery stores nothing and is still answered 200: Credly, Docebo and ALM want one),
 and the answer is sent without any API call. Processing (the ``credly_sync_events`` DAG)
 re-reads each event from its source before acting.
 
 The secrets live in the Airflow connection ``credly_sync_webhooks``, extra
-``{"credly": "<secret>", "docebo": "<secret>"}`` (read at most every ``secret_ttl`` seconds).
+``{"credly": "<secret>", "docebo": "<secret>", "alm": "<secret>"}`` (read at most every
+``secret_ttl`` seconds; a source without a secret is refused).
 A secret in the path is replaced by ``***`` in the request's path before the response is
 sent, so the server's access log never shows it.
 """

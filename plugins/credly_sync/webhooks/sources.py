@@ -5,9 +5,10 @@ checks the body's shape only: nothing a sender says is trusted, processing re-re
 event from the source's API before acting. A parser raises :class:`BadPayload` (answered 422,
 nothing stored) for anything it cannot store whole.
 
-Adding a source (Adobe Learning Manager): write its parser, add one entry to ``SOURCES`` and
-a secret under the same name in the ``credly_sync_webhooks`` connection's extra; the event DAG
-routes a source's events by :attr:`WebhookSource.direction`.
+Adding a source (a third LMS): write its parser and its ``learner_ids``, add one entry to
+``SOURCES`` and a secret under the same name in the ``credly_sync_webhooks`` connection's
+extra; the event DAG routes a source's events by :attr:`WebhookSource.direction` and
+:attr:`WebhookSource.lms`, and reads again the learners ``learner_ids`` names.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from credly_sync.hooks import alm_unconfirmed as alm_shapes
 from credly_sync.hooks import docebo_unconfirmed as docebo_shapes
 from credly_sync.warehouse.inbox import InboxEvent
 
@@ -41,20 +44,33 @@ DOCEBO_EVENTS = (
 DOCEBO_MAX_GROUP = 25  # "events of one type are grouped, up to 25 per message"
 DOCEBO_COMMON_FIELDS = ("message_id", "webhook_id", "original_domain", "event", "fired_by_batch_action")
 
+# Adobe Learning Manager (lms-apis.md §2.7): the completion events, learner and _BATCH forms;
+# wire names and the unconfirmed choices in hooks/alm_unconfirmed.py.
+ALM_EVENTS = tuple(alm_shapes.COMPLETION_EVENTS)
+ALM_LO_ID = re.compile(r"(?P<type>[A-Za-z]+):[0-9]+")  # "course:12345678"
+ALM_TIME = "expected ISO 8601 text or epoch milliseconds"
+
 
 class BadPayload(ValueError):
     """The body cannot be stored: the message says why (it goes back to the sender)."""
 
 
+def _no_learners(payload: dict[str, Any]) -> list[str]:
+    return []
+
+
 @dataclass(frozen=True)
 class WebhookSource:
     """A sender: its name (URL path and secret key), how large a body may be, which sync its
-    events feed, and its parser."""
+    events feed, and its parser; for an LMS, its name (``lms``) and ``learner_ids``, the LMS
+    user ids a stored event's payload names (the learners processing reads again)."""
 
     name: str
     max_body_bytes: int
     direction: str
     parse: Callable[[Any], list[InboxEvent]]
+    lms: str | None = None
+    learner_ids: Callable[[dict[str, Any]], list[str]] = _no_learners
 
 
 def parse_credly(body: Any) -> list[InboxEvent]:
@@ -113,25 +129,107 @@ def _check_docebo_payload(event: str, payload: Any, where: str) -> None:
             raise BadPayload(f"{where}.{name}: expected a whole number")
 
 
-def _text(body: dict[str, Any], name: str, *, numbers: bool = False) -> str:
+def docebo_learner_ids(payload: dict[str, Any]) -> list[str]:
+    """The Docebo user a stored event (one payload with its message's fields) names."""
+    return [str(payload["payload"]["user_id"])]
+
+
+def parse_alm(body: Any) -> list[InboxEvent]:
+    """``{"accountId", "events": [...]}``: one inbox event per completion event, keyed by its
+    ``eventId`` (an id repeated in one body is stored once), each stored with the account id."""
+    if not isinstance(body, dict):
+        raise BadPayload("expected a JSON object with accountId and events")
+    account = body.get(alm_shapes.WEBHOOK_ACCOUNT)
+    if not _whole_number(account):
+        raise BadPayload(f"{alm_shapes.WEBHOOK_ACCOUNT}: expected a whole number")
+    items = body.get(alm_shapes.WEBHOOK_EVENTS)
+    if not isinstance(items, list) or not items:
+        raise BadPayload(f"{alm_shapes.WEBHOOK_EVENTS}: expected a non-empty list of events")
+    events: dict[str, InboxEvent] = {}
+    for index, item in enumerate(items):
+        where = f"{alm_shapes.WEBHOOK_EVENTS}[{index}]"
+        name = _check_alm_event(item, where)
+        event_id = _text(item, alm_shapes.EVENT_ID, where=where)
+        payload = {alm_shapes.WEBHOOK_ACCOUNT: account, **item}
+        events.setdefault(event_id, InboxEvent("alm", event_id, name, payload))
+    return list(events.values())
+
+
+def _check_alm_event(item: Any, where: str) -> str:
+    """The event's name, once its shape is checked: a completion event with a time, the
+    learner's whole-number id and a learning object id of the event's type."""
+    if not isinstance(item, dict):
+        raise BadPayload(f"{where}: expected an object")
+    name = _text(item, alm_shapes.EVENT_NAME, where=where)
+    lo_type = alm_shapes.COMPLETION_EVENTS.get(name)
+    if lo_type is None:
+        accepted = ", ".join(ALM_EVENTS)
+        raise BadPayload(f"{where}.{alm_shapes.EVENT_NAME}: unknown event {name!r}; accepted: {accepted}")
+    if not _alm_time(item.get(alm_shapes.EVENT_TIME)):
+        raise BadPayload(f"{where}.{alm_shapes.EVENT_TIME}: {ALM_TIME}")
+    data = item.get(alm_shapes.EVENT_DATA)
+    where = f"{where}.{alm_shapes.EVENT_DATA}"
+    if not isinstance(data, dict):
+        raise BadPayload(f"{where}: expected an object")
+    if not _whole_number(data.get(alm_shapes.EVENT_USER)):
+        raise BadPayload(f"{where}.{alm_shapes.EVENT_USER}: expected a whole number")
+    lo_id = ALM_LO_ID.fullmatch(_text(data, alm_shapes.EVENT_OBJECT, where=where))
+    if lo_id is None or lo_id["type"] != lo_type:
+        raise BadPayload(f"{where}.{alm_shapes.EVENT_OBJECT}: expected a {lo_type} id like '{lo_type}:123'")
+    if data.get(alm_shapes.EVENT_OBJECT_TYPE, lo_type) != lo_type:
+        raise BadPayload(f"{where}.{alm_shapes.EVENT_OBJECT_TYPE}: expected {lo_type!r} for {name}")
+    completed = data.get(alm_shapes.EVENT_COMPLETED_AT)
+    if completed is not None and not _alm_time(completed):
+        raise BadPayload(f"{where}.{alm_shapes.EVENT_COMPLETED_AT}: {ALM_TIME}")
+    return name
+
+
+def alm_learner_ids(payload: dict[str, Any]) -> list[str]:
+    """The ALM user a stored event names."""
+    return [str(payload[alm_shapes.EVENT_DATA][alm_shapes.EVENT_USER])]
+
+
+def _alm_time(value: Any) -> bool:
+    """ALM sends times as ISO text or as epoch milliseconds (lms-apis.md §2.7): either."""
+    if isinstance(value, str):
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            return False
+        return True
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _text(body: dict[str, Any], name: str, *, numbers: bool = False, where: str = "") -> str:
     value = body.get(name)
+    label = f"{where}.{name}" if where else name
     if numbers and isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str) or not value.strip():
-        raise BadPayload(f"{name}: expected a non-empty string")
+        raise BadPayload(f"{label}: expected a non-empty string")
     if len(value) > MAX_ID_LENGTH:
-        raise BadPayload(f"{name}: longer than {MAX_ID_LENGTH} characters")
+        raise BadPayload(f"{label}: longer than {MAX_ID_LENGTH} characters")
     return value
 
 
 def _whole_number(value: Any) -> bool:
     if isinstance(value, bool):
         return False
-    return isinstance(value, int) or (isinstance(value, str) and value.isdigit())
+    return isinstance(value, int) or (isinstance(value, str) and value.isascii() and value.isdigit())
 
 
-#: The senders, by URL path name. Adobe Learning Manager becomes one more entry here.
+#: The senders, by URL path name.
 SOURCES: dict[str, WebhookSource] = {
     "credly": WebhookSource("credly", 16 * 1024, CREDLY_TO_LMS, parse_credly),
-    "docebo": WebhookSource("docebo", 256 * 1024, LMS_TO_CREDLY, parse_docebo),
+    "docebo": WebhookSource(
+        "docebo", 256 * 1024, LMS_TO_CREDLY, parse_docebo, lms="docebo", learner_ids=docebo_learner_ids
+    ),
+    "alm": WebhookSource(
+        "alm",
+        alm_shapes.WEBHOOK_MAX_BODY_BYTES,
+        LMS_TO_CREDLY,
+        parse_alm,
+        lms="alm",
+        learner_ids=alm_learner_ids,
+    ),
 }
