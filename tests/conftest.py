@@ -21,4 +21,5 @@ pytest_plugins = [
     "tests.fixtures.docebo",
     "tests.fixtures.graph",
     "tests.fixtures.alm",
+    "tests.fixtures.intake",
 ]

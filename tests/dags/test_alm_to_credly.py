@@ -9,16 +9,19 @@ import io
 from typing import Any
 
 import pytest
+import requests
 from airflow.sdk import DagRunState
 from sqlalchemy import Engine, select
 
+from credly_sync.hooks.alm_unconfirmed import COMPLETION_EVENTS
 from credly_sync.settings import write_setting
 from credly_sync.warehouse.alm_badges import export_badge_csv, import_alm_badges, parse_badge_csv
-from credly_sync.warehouse.schema import issued_badge_ledger, operation_journal
+from credly_sync.warehouse.schema import event_inbox, issued_badge_ledger, operation_journal
 from include.simulators.common.faults import FaultRule
 from tests.fixtures.airflow import run_dag
 from tests.fixtures.alm import AlmSim
 from tests.fixtures.credly import CredlySim
+from tests.fixtures.intake import WEBHOOK_SECRETS
 
 DAG_ID = "lms_to_credly"
 FULL = {"full_reconcile": True}
@@ -236,3 +239,44 @@ def test_credly_to_lms_only_refreshes_holders_and_the_dropdown_dag_skips(world: 
     assert not any(not call.startswith("GET ") for call in world.alm.calls()), "nothing written to ALM"
     dropdown = run_dag(world.dagbag, "credly_lms_dropdown")
     assert dropdown.get_task_instance("plan_dropdown").state == "skipped"
+
+
+def test_an_alm_webhook_becomes_a_badge_and_a_forged_one_changes_nothing(
+    world: AlmWorld, intake: str
+) -> None:
+    world.alm.simulator.webhooks.configure(
+        url=f"{intake}/webhooks/alm/{WEBHOOK_SECRETS['alm']}",
+        events=list(COMPLETION_EVENTS),
+        retry_base=0.05,
+        duplicate_rate=1.0,  # every envelope arrives twice
+        max_attempts=2,
+    )
+    world.complete(0, world.course, None)
+    forged = {  # a valid secret, but ALM knows no such completion
+        "accountId": 1,
+        "events": [
+            {
+                "eventId": "forged-1",
+                "eventName": "COURSE_COMPLETED",
+                "timestamp": "2026-03-01T10:00:00.000Z",
+                "data": {"userId": int(world.users[1]), "loId": world.course, "loType": "course"},
+            }
+        ],
+    }
+    answer = requests.post(f"{intake}/webhooks/alm/{WEBHOOK_SECRETS['alm']}", json=forged, timeout=10)
+    assert answer.status_code == 200
+    docebo = {
+        "message_id": "m-1",
+        "event": "course.enrollment.completed",
+        "payload": {"user_id": 5, "course_id": 1},
+    }
+    answer = requests.post(f"{intake}/webhooks/docebo/{WEBHOOK_SECRETS['docebo']}", json=docebo, timeout=10)
+    assert answer.status_code == 200
+    assert world.alm.simulator.webhooks.wait_idle(20)
+
+    run = run_dag(world.dagbag, "credly_sync_events")
+    assert run.state == DagRunState.SUCCESS
+    assert sorted(world.badges()) == [("ada@example.com", "Cloud")]
+    with world.warehouse.connect() as connection:
+        statuses = {(r.source, r.status) for r in connection.execute(select(event_inbox))}
+    assert statuses == {("alm", "processed"), ("docebo", "ignored")}, "a Docebo event in an ALM deployment"

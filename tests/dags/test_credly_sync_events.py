@@ -4,8 +4,6 @@ operators, and the simulators show the result. Warehouse on PostgreSQL."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,17 +13,16 @@ from sqlalchemy import Engine, select
 
 from credly_sync.cli import main
 from credly_sync.warehouse.schema import credly_integration_mappings, event_inbox
-from credly_sync.webhooks.app import create_app
 from include.simulators.common.faults import FaultRule
 from include.simulators.common.people import learner
-from include.simulators.common.server import ThreadedServer
 from tests.fixtures.airflow import run_dag
 from tests.fixtures.credly import CredlySim
 from tests.fixtures.docebo import DoceboSim
+from tests.fixtures.intake import WEBHOOK_SECRETS
 
 DAG_ID = "credly_sync_events"
 COURSE, PLAN = 101, 501
-SECRETS = {"credly": "whs-credly-d41", "docebo": "whs-docebo-93a"}
+SECRETS = WEBHOOK_SECRETS
 
 
 class World:
@@ -107,15 +104,6 @@ class World:
         with self.warehouse.connect() as connection:
             rows = connection.execute(select(event_inbox).order_by(event_inbox.c.id))
             return [dict(r._mapping) for r in rows]
-
-
-@pytest.fixture
-def intake(configured_warehouse: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    connection = {"conn_type": "generic", "extra": SECRETS}
-    monkeypatch.setenv("AIRFLOW_CONN_CREDLY_SYNC_WEBHOOKS", json.dumps(connection))
-    app = create_app(engine=lambda: configured_warehouse, notify=lambda source, new: None, secret_ttl=0)
-    with ThreadedServer(app) as server:
-        yield server.url
 
 
 @pytest.fixture
