@@ -15,7 +15,9 @@ organisation's token and must carry its `organization_id`: an id Credly does not
 another organisation's event, is closed as `ignored` with the reason and changes nothing. A
 Docebo event (course or learning plan completed, certification awarded / updated / revoked)
 only names a learner: their enrollments and awards are read again from Docebo, so a forged
-completion never mints a badge. Credly template events are closed as `ignored`: the
+completion never mints a badge. An Adobe Learning Manager event (course, learning path or
+certification completed, learner or `_BATCH` form) likewise only names a learner, whose
+enrollments and user badges are read again from ALM. Credly template events are closed as `ignored`: the
 `credly_templates` DAG applies template changes.
 
 **What a run does**
@@ -34,7 +36,8 @@ weekly full reconcile remain the safety net for anything a lost or failed event 
 Failed and rejected operations are mailed by the batch DAGs' failure digest.
 
 **Connections:** `credly_sync_webhooks` (the secrets, read by the intake), `credly_default`,
-`docebo_default`, `credly_sync_warehouse`.
+`docebo_default` (or `alm_default` with the setting `LMS=ALM`: ALM webhooks are then read,
+Docebo's closed as ignored), `credly_sync_warehouse`.
 """
 
 from __future__ import annotations

@@ -57,7 +57,12 @@ Each backfill run covers its own hour. To catch up in one run instead, trigger t
 `{"full_reconcile": true}`.
 
 **Reads:** integration settings, mappings, the issued-badge ledger.
-**Connections:** `credly_default`, `docebo_default`, `credly_sync_warehouse`, `smtp_default`.
+**With `LMS=ALM`** (Adobe Learning Manager) nothing is written to the LMS: ALM shows Credly
+badges through its own connector. The run still reads the badges of every active template and
+refreshes the badge holders table.
+
+**Connections:** `credly_default`, `docebo_default` (Docebo only), `credly_sync_warehouse`,
+`smtp_default`.
 """
 
 from __future__ import annotations

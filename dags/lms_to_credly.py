@@ -68,7 +68,15 @@ A rerun with nothing new writes nothing.
 `airflow backfill create --dag-id lms_to_credly --from-date 2026-01-01 --to-date 2026-01-31`.
 Each backfill run covers its own hour, so every completion is processed once.
 
-**Connections:** `docebo_default`, `credly_default`, `credly_sync_warehouse`, `smtp_default`.
+**The LMS** is the one the setting `LMS` names: `DOCEBO` (default; the three routes above) or
+`ALM` (Adobe Learning Manager: a learner's user badge of an ALM badge that names a Credly
+template through badge.csv, or a completion of the course, learning path or certification
+carrying it, becomes that Credly badge, issued at `dateAchieved`, with the same ledger,
+revocation and check-before-issue rules; a Retired badge or an inactive template is reported in
+the log and in `summary.lms_problems`). See the README, "Using Adobe Learning Manager".
+
+**Connections:** `docebo_default` (or `alm_default` with `LMS=ALM`), `credly_default`,
+`credly_sync_warehouse`, `smtp_default`.
 """
 
 from __future__ import annotations
