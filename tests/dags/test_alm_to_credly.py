@@ -17,6 +17,7 @@ from credly_sync.hooks.alm_unconfirmed import COMPLETION_EVENTS
 from credly_sync.settings import write_setting
 from credly_sync.warehouse.alm_badges import export_badge_csv, import_alm_badges, parse_badge_csv
 from credly_sync.warehouse.schema import event_inbox, issued_badge_ledger, operation_journal
+from include.simulators.alm.records import UserBadge
 from include.simulators.common.faults import FaultRule
 from tests.fixtures.airflow import run_dag
 from tests.fixtures.alm import AlmSim
@@ -280,3 +281,22 @@ def test_an_alm_webhook_becomes_a_badge_and_a_forged_one_changes_nothing(
     with world.warehouse.connect() as connection:
         statuses = {(r.source, r.status) for r in connection.execute(select(event_inbox))}
     assert statuses == {("alm", "processed"), ("docebo", "ignored")}, "a Docebo event in an ALM deployment"
+
+
+def test_a_user_badge_achieved_through_a_skill_is_tied_to_the_alm_badge(world: AlmWorld) -> None:
+    badge = world.alm_badges["Security"]
+    user_badge = UserBadge(
+        f"{world.users[1]}_{badge}_COMPETENCY_17_1",
+        world.users[1],
+        badge,
+        "skill:17",
+        "2026-03-05T12:00:00.000Z",
+    )
+    world.alm.world.user_badges[user_badge.id] = user_badge
+
+    assert world.run(**FULL).state == DagRunState.SUCCESS
+    [security] = world.badges()[("alan@example.com", "Security")]
+    assert security.issued_at.startswith("2026-03-05T12:00:00")
+    with world.warehouse.connect() as connection:
+        [row] = connection.execute(select(issued_badge_ledger)).all()
+    assert (row.learning_object_type, row.learning_object_id) == ("badge", badge)
