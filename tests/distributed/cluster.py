@@ -3,8 +3,9 @@ dag-processor, triggerer and a Celery worker as processes (CeleryExecutor, a Red
 own, a fresh PostgreSQL metadata database, one JWT secret), the Credly, Docebo and SMTP
 simulators as processes, and the warehouse in a PostgreSQL database of its own.
 
-Every port is picked free at start, so several checkouts can run it at once. Used by the
-distributed test (tests/distributed/) and the browser check.
+The simulators hold the demo's world (the seeds and sizes of scripts/demo.py), so the browser
+check's screenshots show the numbers `make demo` shows. Every port is picked free at start, so
+several checkouts can run it at once. Started once for tests/distributed/ (conftest.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 import requests
 
 from credly_sync.operators.apply import POOLS
+from scripts.demo import SIMULATORS as DEMO_SIMULATORS
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -41,6 +43,13 @@ AIRFLOW_COMPONENTS = {
     "triggerer": ["triggerer"],
     "celery-worker": ["celery", "worker", "--concurrency", "2"],
 }
+
+
+def demo_world(simulator: str) -> list[str]:
+    """The data options of the demo's ``simulator`` (scripts/demo.py lists them from ``--seed``
+    on, after its port and credentials; the cluster passes its own after them, which win)."""
+    args = DEMO_SIMULATORS[simulator][1]
+    return args[args.index("--seed") :]
 
 
 def free_port() -> int:
@@ -230,49 +239,14 @@ class Cluster:
         return result
 
     def _start_simulators(self) -> None:
-        common = ["--host", "127.0.0.1", "--seed", "7"]
-        self._spawn(
-            "credly-simulator",
-            [
-                sys.executable,
-                "-m",
-                "include.simulators.credly",
-                "--port",
-                str(self.ports["credly"]),
-                "--org",
-                CREDLY_ORG,
-                "--token",
-                CREDLY_TOKEN,
-                *common,
-                "--templates",
-                "6",
-                "--learners",
-                "20",
-                "--badges",
-                "10",
-            ],
-            port="credly",
-        )
-        self._spawn(
-            "docebo-simulator",
-            [
-                sys.executable,
-                "-m",
-                "include.simulators.docebo",
-                "--port",
-                str(self.ports["docebo"]),
-                "--client-id",
-                DOCEBO_CLIENT,
-                "--client-secret",
-                DOCEBO_SECRET,
-                *common,
-                "--learners",
-                "20",
-                "--completions",
-                "0",
-            ],
-            port="docebo",
-        )
+        host = ["--host", "127.0.0.1"]
+        credly = ["--port", str(self.ports["credly"]), "--org", CREDLY_ORG, "--token", CREDLY_TOKEN]
+        module = [sys.executable, "-m", "include.simulators.credly"]
+        self._spawn("credly-simulator", [*module, *demo_world("credly"), *host, *credly], port="credly")
+        docebo = ["--port", str(self.ports["docebo"]), "--client-id", DOCEBO_CLIENT]
+        docebo += ["--client-secret", DOCEBO_SECRET]
+        module = [sys.executable, "-m", "include.simulators.docebo"]
+        self._spawn("docebo-simulator", [*module, *demo_world("docebo"), *host, *docebo], port="docebo")
         self._spawn(
             "smtp-sink",
             [
@@ -368,3 +342,39 @@ class Cluster:
     def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
         body = {"logical_date": None, "conf": conf or {}}
         return self.api("POST", f"/api/v2/dags/{dag_id}/dagRuns", json=body)["dag_run_id"]
+
+
+class Docebo:
+    """The Docebo simulator process through its API (and its ``/_admin`` routes)."""
+
+    def __init__(self, port: int) -> None:
+        self.base = f"http://127.0.0.1:{port}"
+        form = {
+            "client_id": DOCEBO_CLIENT,
+            "client_secret": DOCEBO_SECRET,
+            "grant_type": "client_credentials",
+        }
+        token = requests.post(f"{self.base}/oauth2/token", data=form, timeout=10).json()["access_token"]
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def items(self, path: str, **params: Any) -> list[dict[str, Any]]:
+        response = self.session.get(f"{self.base}{path}", params=params, timeout=10)
+        response.raise_for_status()
+        return response.json()["data"]["items"]
+
+    def give_course_a_badge(
+        self, course_id: int | None = None, template_name: str | None = None
+    ) -> tuple[int, str]:
+        """What a course admin does once the dropdown exists: pick a course's badge template (by
+        default the first course and the first template)."""
+        [field] = [f for f in self.items("/learn/v1/courses/field") if f["type"] == "dropdown"]
+        option = next(o for o in field["options"] if template_name in (None, o["label"]))
+        course_id = course_id or self.items("/learn/v1/courses")[0]["id_course"]
+        url = f"{self.base}/learn/v1/courses/{course_id}/field/{field['id']}"
+        self.session.put(url, json={"value": option["id"]}, timeout=10).raise_for_status()
+        return course_id, option["label"]
+
+    def complete(self, user_id: int, course_id: int, at: str) -> None:
+        body = {"user_id": user_id, "course_id": course_id, "completed_at": at}
+        requests.post(f"{self.base}/_admin/enrollments/complete", json=body, timeout=10).raise_for_status()
