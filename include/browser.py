@@ -87,6 +87,7 @@ class Seen:
 
     import_error_indicators: int = 0
     dag_ids: set[str] = field(default_factory=set)
+    run_id: str = ""
     run_state: str = ""
     counts: dict[str, int] = field(default_factory=dict)  # data-count name -> number on the page
     journal: dict[tuple[str, str], int] = field(default_factory=dict)  # the journal table's cells
@@ -141,7 +142,7 @@ class AirflowUI:
             badge = header[0].find_elements(By.CSS_SELECTOR, "[data-testid=state-badge]")
             return badge[0].text.strip().lower() if badge else None
 
-        self.seen.run_state = self._until(f"the header of run {run_id}", state)
+        self.seen.run_id, self.seen.run_state = run_id, self._until(f"the header of run {run_id}", state)
         self._screenshot(f"{dag_id}-run.png")
 
     def credly_sync(self) -> None:

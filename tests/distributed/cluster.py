@@ -3,7 +3,7 @@ dag-processor, triggerer and a Celery worker as processes (CeleryExecutor, a Red
 own, a fresh PostgreSQL metadata database, one JWT secret), the Credly, Docebo and SMTP
 simulators as processes, and the warehouse in a PostgreSQL database of its own.
 
-The simulators hold the demo's world (the seeds and sizes of scripts/demo.py), so the browser
+The simulators hold the demo's world (the seeds and sizes of `make demo`), so the browser
 check's screenshots show the numbers `make demo` shows. Every port is picked free at start, so
 several checkouts can run it at once. Started once for tests/distributed/ (conftest.py).
 """
@@ -28,7 +28,6 @@ from typing import Any
 import requests
 
 from credly_sync.operators.apply import POOLS
-from scripts.demo import SIMULATORS as DEMO_SIMULATORS
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -36,6 +35,11 @@ PG = {"host": "127.0.0.1", "port": 5432, "login": "postgres"}
 CREDLY_ORG, CREDLY_TOKEN = "cluster-org", "cluster-credly-token"
 DOCEBO_CLIENT, DOCEBO_SECRET = "cluster-client", "cluster-docebo-secret"
 ADMIN_PASSWORD = "cluster-admin"
+# The demo's world: the seeds and sizes `make demo` gives its simulators (scripts/demo), so the
+# browser check's screenshots show the demo's numbers.
+CREDLY_WORLD = ["--seed", "7", "--templates", "6", "--learners", "40", "--badges", "30"]
+CREDLY_WORLD += ["--earner-id-share", "0.66"]  # a third of the badges issued outside credly-sync
+DOCEBO_WORLD = ["--seed", "7", "--learners", "40"]
 AIRFLOW_COMPONENTS = {
     "api-server": ["api-server"],
     "scheduler": ["scheduler"],
@@ -43,13 +47,6 @@ AIRFLOW_COMPONENTS = {
     "triggerer": ["triggerer"],
     "celery-worker": ["celery", "worker", "--concurrency", "2"],
 }
-
-
-def demo_world(simulator: str) -> list[str]:
-    """The data options of the demo's ``simulator`` (scripts/demo.py lists them from ``--seed``
-    on, after its port and credentials; the cluster passes its own after them, which win)."""
-    args = DEMO_SIMULATORS[simulator][1]
-    return args[args.index("--seed") :]
 
 
 def free_port() -> int:
@@ -239,14 +236,11 @@ class Cluster:
         return result
 
     def _start_simulators(self) -> None:
-        host = ["--host", "127.0.0.1"]
-        credly = ["--port", str(self.ports["credly"]), "--org", CREDLY_ORG, "--token", CREDLY_TOKEN]
-        module = [sys.executable, "-m", "include.simulators.credly"]
-        self._spawn("credly-simulator", [*module, *demo_world("credly"), *host, *credly], port="credly")
-        docebo = ["--port", str(self.ports["docebo"]), "--client-id", DOCEBO_CLIENT]
-        docebo += ["--client-secret", DOCEBO_SECRET]
-        module = [sys.executable, "-m", "include.simulators.docebo"]
-        self._spawn("docebo-simulator", [*module, *demo_world("docebo"), *host, *docebo], port="docebo")
+        credly = ["include.simulators.credly", "--org", CREDLY_ORG, "--token", CREDLY_TOKEN]
+        docebo = ["include.simulators.docebo", "--client-id", DOCEBO_CLIENT, "--client-secret", DOCEBO_SECRET]
+        for name, args, world in (("credly", credly, CREDLY_WORLD), ("docebo", docebo, DOCEBO_WORLD)):
+            where = ["--host", "127.0.0.1", "--port", str(self.ports[name])]
+            self._spawn(f"{name}-simulator", [sys.executable, "-m", *args, *where, *world], port=name)
         self._spawn(
             "smtp-sink",
             [
