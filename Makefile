@@ -23,11 +23,14 @@ $(VENV)/.installed: requirements.txt
 
 install: $(VENV)/.installed
 
-# System tools of the distributed test (tests/distributed/): Redis as the Celery broker and the
-# PostgreSQL client. Idempotent: apt-get runs only when a tool is missing.
+# System tools of the distributed test (tests/distributed/): Redis as the Celery broker, the
+# PostgreSQL client, and Debian's Chromium with its matching ChromeDriver for the browser check
+# (never a browser download). Idempotent: apt-get runs only when a tool is missing.
 test-deps:
-	@command -v redis-server >/dev/null && command -v psql >/dev/null || { \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server postgresql-client; }
+	@command -v redis-server >/dev/null && command -v psql >/dev/null \
+	  && command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    redis-server postgresql-client chromium chromium-driver; }
 
 demo: install
 	$(BIN)/python scripts/demo.py

@@ -3,8 +3,9 @@ dag-processor, triggerer and a Celery worker as processes (CeleryExecutor, a Red
 own, a fresh PostgreSQL metadata database, one JWT secret), the Credly, Docebo and SMTP
 simulators as processes, and the warehouse in a PostgreSQL database of its own.
 
-Every port is picked free at start, so several checkouts can run it at once. Used by the
-distributed test (tests/distributed/) and the browser check.
+The simulators hold the demo's world (the seeds and sizes of `make demo`), so the browser
+check's screenshots show the numbers `make demo` shows. Every port is picked free at start, so
+several checkouts can run it at once. Started once for tests/distributed/ (conftest.py).
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ PG = {"host": "127.0.0.1", "port": 5432, "login": "postgres"}
 CREDLY_ORG, CREDLY_TOKEN = "cluster-org", "cluster-credly-token"
 DOCEBO_CLIENT, DOCEBO_SECRET = "cluster-client", "cluster-docebo-secret"
 ADMIN_PASSWORD = "cluster-admin"
+# The demo's world: the seeds and sizes `make demo` gives its simulators (scripts/demo), so the
+# browser check's screenshots show the demo's numbers.
+CREDLY_WORLD = ["--seed", "7", "--templates", "6", "--learners", "40", "--badges", "30"]
+CREDLY_WORLD += ["--earner-id-share", "0.66"]  # a third of the badges issued outside credly-sync
+DOCEBO_WORLD = ["--seed", "7", "--learners", "40"]
 AIRFLOW_COMPONENTS = {
     "api-server": ["api-server"],
     "scheduler": ["scheduler"],
@@ -230,49 +236,11 @@ class Cluster:
         return result
 
     def _start_simulators(self) -> None:
-        common = ["--host", "127.0.0.1", "--seed", "7"]
-        self._spawn(
-            "credly-simulator",
-            [
-                sys.executable,
-                "-m",
-                "include.simulators.credly",
-                "--port",
-                str(self.ports["credly"]),
-                "--org",
-                CREDLY_ORG,
-                "--token",
-                CREDLY_TOKEN,
-                *common,
-                "--templates",
-                "6",
-                "--learners",
-                "20",
-                "--badges",
-                "10",
-            ],
-            port="credly",
-        )
-        self._spawn(
-            "docebo-simulator",
-            [
-                sys.executable,
-                "-m",
-                "include.simulators.docebo",
-                "--port",
-                str(self.ports["docebo"]),
-                "--client-id",
-                DOCEBO_CLIENT,
-                "--client-secret",
-                DOCEBO_SECRET,
-                *common,
-                "--learners",
-                "20",
-                "--completions",
-                "0",
-            ],
-            port="docebo",
-        )
+        credly = ["include.simulators.credly", "--org", CREDLY_ORG, "--token", CREDLY_TOKEN]
+        docebo = ["include.simulators.docebo", "--client-id", DOCEBO_CLIENT, "--client-secret", DOCEBO_SECRET]
+        for name, args, world in (("credly", credly, CREDLY_WORLD), ("docebo", docebo, DOCEBO_WORLD)):
+            where = ["--host", "127.0.0.1", "--port", str(self.ports[name])]
+            self._spawn(f"{name}-simulator", [sys.executable, "-m", *args, *where, *world], port=name)
         self._spawn(
             "smtp-sink",
             [
@@ -368,3 +336,39 @@ class Cluster:
     def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
         body = {"logical_date": None, "conf": conf or {}}
         return self.api("POST", f"/api/v2/dags/{dag_id}/dagRuns", json=body)["dag_run_id"]
+
+
+class Docebo:
+    """The Docebo simulator process through its API (and its ``/_admin`` routes)."""
+
+    def __init__(self, port: int) -> None:
+        self.base = f"http://127.0.0.1:{port}"
+        form = {
+            "client_id": DOCEBO_CLIENT,
+            "client_secret": DOCEBO_SECRET,
+            "grant_type": "client_credentials",
+        }
+        token = requests.post(f"{self.base}/oauth2/token", data=form, timeout=10).json()["access_token"]
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def items(self, path: str, **params: Any) -> list[dict[str, Any]]:
+        response = self.session.get(f"{self.base}{path}", params=params, timeout=10)
+        response.raise_for_status()
+        return response.json()["data"]["items"]
+
+    def give_course_a_badge(
+        self, course_id: int | None = None, template_name: str | None = None
+    ) -> tuple[int, str]:
+        """What a course admin does once the dropdown exists: pick a course's badge template (by
+        default the first course and the first template)."""
+        [field] = [f for f in self.items("/learn/v1/courses/field") if f["type"] == "dropdown"]
+        option = next(o for o in field["options"] if template_name in (None, o["label"]))
+        course_id = course_id or self.items("/learn/v1/courses")[0]["id_course"]
+        url = f"{self.base}/learn/v1/courses/{course_id}/field/{field['id']}"
+        self.session.put(url, json={"value": option["id"]}, timeout=10).raise_for_status()
+        return course_id, option["label"]
+
+    def complete(self, user_id: int, course_id: int, at: str) -> None:
+        body = {"user_id": user_id, "course_id": course_id, "completed_at": at}
+        requests.post(f"{self.base}/_admin/enrollments/complete", json=body, timeout=10).raise_for_status()

@@ -8,10 +8,6 @@ of each sync DAG; a three-hour backfill of ``lms_to_credly`` whose every run rea
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,15 +15,7 @@ import requests
 from sqlalchemy import create_engine, func, select
 
 from credly_sync.warehouse.schema import issued_badge_ledger, operation_journal
-from tests.distributed.cluster import (
-    CREDLY_ORG,
-    CREDLY_TOKEN,
-    DOCEBO_CLIENT,
-    DOCEBO_SECRET,
-    PG,
-    Cluster,
-    wait_for,
-)
+from tests.distributed.cluster import CREDLY_ORG, CREDLY_TOKEN, PG, Cluster, Docebo, wait_for
 
 pytestmark = [pytest.mark.distributed, pytest.mark.timeout(900)]
 
@@ -35,65 +23,6 @@ SYNC_DAGS = ("lms_to_credly", "credly_to_lms")
 SETUP_DAGS = ("credly_templates", "credly_lms_dropdown")
 BACKFILL_HOURS = ("2026-03-01T00:00:00+00:00", "2026-03-01T01:00:00+00:00", "2026-03-01T02:00:00+00:00")
 COMPLETED_AT = ("2026-03-01 00:20:00", "2026-03-01 01:40:00", "2026-03-01 02:05:00")
-
-
-def _require_tools() -> None:
-    missing = [tool for tool in ("psql", "redis-server") if not shutil.which(tool)]
-    try:
-        subprocess.run(
-            ["psql", "-h", PG["host"], "-U", PG["login"], "-qc", "SELECT 1"], check=True, capture_output=True
-        )
-    except (subprocess.CalledProcessError, FileNotFoundError):
-        missing.append("PostgreSQL on 127.0.0.1:5432")
-    if missing:
-        message = f"the distributed test needs {', '.join(missing)}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    _require_tools()
-    running = Cluster(home=tmp_path_factory.mktemp("cluster"))
-    try:
-        running.start()
-        yield running
-    finally:
-        running.stop()
-
-
-class Docebo:
-    """The Docebo simulator process through its API (and its ``/_admin`` routes)."""
-
-    def __init__(self, port: int) -> None:
-        self.base = f"http://127.0.0.1:{port}"
-        form = {
-            "client_id": DOCEBO_CLIENT,
-            "client_secret": DOCEBO_SECRET,
-            "grant_type": "client_credentials",
-        }
-        token = requests.post(f"{self.base}/oauth2/token", data=form, timeout=10).json()["access_token"]
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {token}"
-
-    def items(self, path: str, **params: Any) -> list[dict[str, Any]]:
-        response = self.session.get(f"{self.base}{path}", params=params, timeout=10)
-        response.raise_for_status()
-        return response.json()["data"]["items"]
-
-    def give_course_a_badge(self) -> tuple[int, str]:
-        """What a course admin does once the dropdown exists: pick a course's badge template."""
-        [field] = [f for f in self.items("/learn/v1/courses/field") if f["type"] == "dropdown"]
-        option = field["options"][0]
-        course_id = self.items("/learn/v1/courses")[0]["id_course"]
-        url = f"{self.base}/learn/v1/courses/{course_id}/field/{field['id']}"
-        self.session.put(url, json={"value": option["id"]}, timeout=10).raise_for_status()
-        return course_id, option["label"]
-
-    def complete(self, user_id: int, course_id: int, at: str) -> None:
-        body = {"user_id": user_id, "course_id": course_id, "completed_at": at}
-        requests.post(f"{self.base}/_admin/enrollments/complete", json=body, timeout=10).raise_for_status()
 
 
 def _credly_badges(cluster: Cluster) -> list[dict[str, Any]]:

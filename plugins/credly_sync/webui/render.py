@@ -62,7 +62,7 @@ def _token(token: Mapping[str, Any]) -> str:
 
 def _counts_table(counts: Mapping[tuple[str, str], int], total_name: str) -> str:
     if not counts:
-        return "<p class='muted'>no operations</p>"
+        return f"<p class='muted'><b data-count='{escape(total_name)}'>0</b> operations</p>"
     statuses = sorted({journal_status for _, journal_status in counts})
     kinds = sorted({kind for kind, _ in counts})
     head = "".join(f"<th>{escape(s)}</th>" for s in statuses)
@@ -76,7 +76,7 @@ def _counts_table(counts: Mapping[tuple[str, str], int], total_name: str) -> str
         rows.append(f"<tr><th>{escape(kind)}</th>{cells}</tr>")
     total = sum(counts.values())
     return (
-        f"<table><tr><th>kind</th>{head}</tr>{''.join(rows)}</table>"
+        f"<table data-counts='{escape(total_name)}'><tr><th>kind</th>{head}</tr>{''.join(rows)}</table>"
         f"<p>total: <b data-count='{escape(total_name)}'>{total}</b></p>"
     )
 
@@ -100,10 +100,13 @@ def _last_syncs(last: Mapping[str, Mapping[str, Any] | None]) -> str:
             ", ".join(f"{key}={value}" for key, value in sorted(run["conf"].items()) if value)
             or "incremental"
         )
+        # a manual run has no data interval: its window is the one the run itself chose
+        window = f"window {run['interval_start']} .. {run['interval_end']}, " if run["interval_start"] else ""
+        run_id = escape(run["run_id"])
         parts.append(
-            f"<h3>{escape(dag_id)}</h3><p><a target='_top' href='{escape(link)}'>{escape(run['run_id'])}</a> "
-            f"({escape(run['run_type'])}, {escape(flags)}): window {escape(str(run['interval_start']))} .. "
-            f"{escape(str(run['interval_end']))}, finished {escape(str(run['finished']))}</p>"
+            f"<h3>{escape(dag_id)}</h3><p data-dag-id='{escape(dag_id)}' data-run-id='{run_id}'>"
+            f"<a target='_top' href='{escape(link)}'>{run_id}</a> ({escape(run['run_type'])}, "
+            f"{escape(flags)}): {escape(window)}finished {escape(str(run['finished']))}</p>"
             + _counts_table(run["counts"], f"last-{dag_id}")
         )
     return "".join(parts)
