@@ -23,7 +23,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from airflow.sdk import Context
+from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowSkipException
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -61,14 +61,34 @@ def events_window(settings: IntegrationSettings) -> SyncWindow:
     return SyncWindow(floor, datetime.now(UTC) + CLOCK_SKEW, full=False, advances_watermarks=False)
 
 
-class _InboxEvents:
-    """Taking the due events of a direction's sources and closing each after planning."""
+class _InboxEvents(BaseOperator):
+    """Taking the due events of a direction's sources and closing each after planning; the
+    run's window is the named learners' whole history (:func:`events_window`).
+
+    :param batch_size: events taken per run at most (the next run takes the rest; default
+        ``default_batch_size``).
+    :param max_attempts: failed attempts before an event is closed as ``failed``.
+    :param retry_base_seconds: delay before the first retry of a failed event (then doubled).
+    """
 
     direction: str
-    batch_size: int
-    max_attempts: int
-    retry_base_seconds: float
-    log: Any
+    default_batch_size: int
+
+    def __init__(
+        self,
+        *,
+        batch_size: int | None = None,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        retry_base_seconds: float = 60.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.batch_size = batch_size or self.default_batch_size
+        self.max_attempts = max_attempts
+        self.retry_base_seconds = retry_base_seconds
+
+    def window(self, context: Context, settings: IntegrationSettings, engine: Engine) -> SyncWindow:
+        return events_window(settings)
 
     def _due(self, engine: Engine, lms: str | None = None) -> list[StoredEvent]:
         """The direction's due events; with ``lms``, those of that LMS's source (another LMS's
@@ -124,28 +144,12 @@ class _InboxEvents:
 
 
 class PlanLmsEventsOperator(_InboxEvents, PlanLmsToCredlyOperator):
-    """LMS webhook events (Docebo) -> the ``lms_to_credly`` plan for the learners they name.
-
-    :param batch_size: events taken per run at most (the next run takes the rest).
-    :param max_attempts: failed attempts before an event is closed as ``failed``.
-    :param retry_base_seconds: delay before the first retry of a failed event (then doubled).
-    """
+    """LMS webhook events (Docebo) -> the ``lms_to_credly`` plan for the learners they name."""
 
     direction = LMS_TO_CREDLY
 
-    def __init__(
-        self,
-        *,
-        batch_size: int = 500,
-        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-        retry_base_seconds: float = 60.0,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.batch_size = batch_size
-        self.max_attempts = max_attempts
-        self.retry_base_seconds = retry_base_seconds
-        self._user_ids: list[str] = []
+    default_batch_size = 500
+    _user_ids: list[str] = []  # set per batch of events, before the batch plan runs
 
     def execute(self, context: Context) -> dict[str, int]:
         engine = warehouse_engine(self.warehouse_conn_id)
@@ -159,9 +163,6 @@ class PlanLmsEventsOperator(_InboxEvents, PlanLmsToCredlyOperator):
         self.log.info("webhook events: %s", counts)
         return counts
 
-    def window(self, context: Context, settings: IntegrationSettings, engine: Engine) -> SyncWindow:
-        return events_window(settings)
-
     def lms_adapter(self, settings: IntegrationSettings) -> LmsAdapter:
         return adapter_class(settings.lms).connect(
             self.lms_conn_id, learners=self._user_ids, budget=self._budget
@@ -173,27 +174,12 @@ class PlanCredlyEventsOperator(_InboxEvents, PlanCredlyToLmsOperator):
 
     Template events are verified and closed as ``ignored``: the ``credly_templates`` DAG
     applies template changes (its daily run, or trigger it).
-
-    :param batch_size: events taken per run at most (the next run takes the rest).
-    :param max_attempts: failed attempts before an event is closed as ``failed``.
-    :param retry_base_seconds: delay before the first retry of a failed event (then doubled).
     """
 
     direction = CREDLY_TO_LMS
 
-    def __init__(
-        self,
-        *,
-        batch_size: int = 200,
-        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-        retry_base_seconds: float = 60.0,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.batch_size = batch_size
-        self.max_attempts = max_attempts
-        self.retry_base_seconds = retry_base_seconds
-        self._emails: list[str] = []
+    default_batch_size = 200
+    _emails: list[str] = []  # set per batch of events, before the batch plan runs
 
     def execute(self, context: Context) -> dict[str, int]:
         engine = warehouse_engine(self.warehouse_conn_id)
@@ -262,6 +248,3 @@ class PlanCredlyEventsOperator(_InboxEvents, PlanCredlyToLmsOperator):
         return adapter_class(settings.lms).connect(
             self.lms_conn_id, earners=self._emails, budget=self._budget
         )
-
-    def window(self, context: Context, settings: IntegrationSettings, engine: Engine) -> SyncWindow:
-        return events_window(settings)
