@@ -33,10 +33,11 @@ from airflow.sdk.exceptions import AirflowNotFoundException
 from sqlalchemy import Engine
 
 from credly_sync.alm_cli import add_alm_commands, run_alm_command
+from credly_sync.extract.lms import adapter_class
+from credly_sync.extract.lms.docebo import DoceboLms
 from credly_sync.health import FAILED, OK, WARNING, Check, credly_token_age, run_checks
 from credly_sync.hooks.base import RetryPolicy
 from credly_sync.hooks.credly import CredlyHook
-from credly_sync.hooks.docebo import DoceboHook
 from credly_sync.hooks.graph import GraphHook
 from credly_sync.profile_exports import ENV_VAR as PROFILE_EXPORTS_ENV
 from credly_sync.profile_exports import load_exports
@@ -113,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = commands.add_parser("doctor", help="check connections, warehouse migration and settings")
     doctor.add_argument("--credly-conn-id", default="credly_default")
-    doctor.add_argument("--docebo-conn-id", default="docebo_default")
+    doctor.add_argument("--lms-conn-id", help="the LMS connection (default: the LMS setting's own)")
     doctor.add_argument("--smtp-conn-id", default="smtp_default")
     doctor.add_argument(
         "--msgraph-conn-id",
@@ -315,10 +316,7 @@ def _doctor(args: argparse.Namespace) -> int:
     checks: list[tuple[str, Any]] = [
         (f"warehouse {args.conn_id}", lambda: _check_warehouse(args.conn_id)),
         (args.credly_conn_id, lambda: _check_credly(args.credly_conn_id)),
-        (
-            args.docebo_conn_id,
-            lambda: _check_api(DoceboHook(args.docebo_conn_id, retry=DOCTOR_RETRY), name=args.docebo_conn_id),
-        ),
+        _lms_check(args.conn_id, args.lms_conn_id),
         (args.smtp_conn_id, lambda: _check_api(SmtpHook(args.smtp_conn_id), name=args.smtp_conn_id)),
     ]
     for graph_conn_id in _graph_conn_ids(args.msgraph_conn_id):
@@ -334,6 +332,18 @@ def _doctor(args: argparse.Namespace) -> int:
     warned = sum(check.level == WARNING for check in results)
     print(f"{failed} failed, {warned} warning(s), {len(results) - failed - warned} ok")
     return 1 if failed else 0
+
+
+def _lms_check(warehouse_conn_id: str, conn_id: str | None) -> tuple[str, Any]:
+    """The check of the LMS connection: the LMS the settings name (Docebo when they cannot be
+    read: the warehouse check reports why)."""
+    try:
+        lms = load_settings(warehouse_engine(warehouse_conn_id)).lms
+    except Exception:
+        lms = DoceboLms.name
+    adapter = adapter_class(lms)
+    conn_id = conn_id or adapter.default_conn_id
+    return conn_id, lambda: _check_api(adapter.hook_class(conn_id, retry=DOCTOR_RETRY), name=conn_id)
 
 
 def _check_warehouse(conn_id: str) -> list[Check]:

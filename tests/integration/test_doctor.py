@@ -104,3 +104,22 @@ def test_hook_warns_in_the_log_and_sends_no_token_created_header(
     assert "connection 'credly_default'" in logged.out + logged.err
     assert "in 5 days" in logged.out + logged.err
     assert "token_created" not in hook.session.headers
+
+
+def test_doctor_checks_the_connection_of_the_lms_the_settings_name(
+    everything: Engine,
+    alm_connection: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    main(["settings", "set", "LMS", "ALM"])
+    capsys.readouterr()
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert _line(out, alm_connection).split()[0] == "ok"
+    assert "docebo_default" not in out
+
+    _with_extra("AIRFLOW_CONN_ALM_DEFAULT", monkeypatch, password="wrong-alm-secret")
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert _line(out, alm_connection).split()[0] == "FAILED" and "wrong-alm-secret" not in out

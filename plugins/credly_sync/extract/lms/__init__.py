@@ -30,7 +30,7 @@ from credly_sync.runs import SyncWindow, lms_streams
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from credly_sync.hooks.base import CallBudget
+    from credly_sync.hooks.base import ApiHttpHook, CallBudget
     from credly_sync.settings import IntegrationSettings
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,7 @@ class LmsAdapter(ABC):
 
     name: ClassVar[str]  # the LMS setting's value
     title: ClassVar[str]  # shown in evidence and logs
+    hook_class: ClassVar[type[ApiHttpHook]]
     default_conn_id: ClassVar[str]
     stream_prefix: ClassVar[str]  # of the watermark streams
 

@@ -75,6 +75,7 @@ class AlmLms(LmsAdapter):
 
     name = "ALM"
     title = "Adobe Learning Manager"
+    hook_class = AlmHook
     default_conn_id = AlmHook.default_conn_name
     stream_prefix = "alm"
 

@@ -325,6 +325,7 @@ class DoceboLms(LmsAdapter, LmsWriteBack):
 
     name = "DOCEBO"
     title = "Docebo"
+    hook_class = DoceboHook
     default_conn_id = DoceboHook.default_conn_name
     stream_prefix = "docebo"
 
