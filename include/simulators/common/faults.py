@@ -17,7 +17,8 @@ everywhere, applied_then_status 504 p=0.01 on POST|PUT|DELETE]`` gives a write 1
 Fault kinds (``kind``):
 
 * ``status``: answer ``status`` (429, 500, 502, 503, ...) with the simulator's error body,
-  without handling the request; ``retry_after`` adds a ``Retry-After`` header (seconds).
+  without handling the request; ``retry_after`` adds a ``Retry-After`` header (seconds, or
+  text such as an HTTP date).
 * ``slow``: sleep ``delay`` seconds, then handle and answer normally (client timeouts).
 * ``late``: handle the request at once, then hold the answer ``delay`` seconds: the change is
   made although the client times out (the uncertain outcome a non-idempotent POST must survive).
@@ -53,7 +54,7 @@ class FaultRule:
 
     kind: FaultKind
     status: int = 500
-    retry_after: float | None = None
+    retry_after: float | str | None = None
     delay: float = 0.0
     method: str | None = None
     path: str | None = None
@@ -206,7 +207,7 @@ async def _discard(_: Message) -> None:
     """The ``send`` of a request whose real answer is never delivered."""
 
 
-async def _send_json(send: Send, status: int, body: dict[str, Any], retry_after: float | None) -> None:
+async def _send_json(send: Send, status: int, body: dict[str, Any], retry_after: float | str | None) -> None:
     headers = [(b"content-type", b"application/json")]
     if retry_after is not None:
         headers.append((b"retry-after", str(retry_after).encode()))

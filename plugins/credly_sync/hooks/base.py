@@ -7,6 +7,8 @@
   idempotent calls; for a non-idempotent call (an issue POST) the outcome is uncertain, so
   :class:`UncertainOutcomeError` is raised and the caller must look before it leaps.
 * Other 4xx: a typed :class:`ApiError`, never retried. Messages never carry credentials.
+
+The attempts, the waits between them and giving up are tenacity's (:meth:`ApiHttpHook._retrying`).
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ import time
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol, cast
 
 import requests
 from airflow.providers.http.hooks.http import HttpHook
 from airflow.sdk.exceptions import AirflowException
 from requests.adapters import HTTPAdapter
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 TRANSPORT_ERRORS = (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
 
@@ -235,75 +238,112 @@ class ApiHttpHook(HttpHook):
         if idempotent is None:
             idempotent = method in ("GET", "PUT", "DELETE", "HEAD")
         url = self.url_from_endpoint(endpoint)
-        last_failure = ""
         waited_until = 0.0  # the gate deadline this thread has already slept to
-        for attempt in range(1, self.retry.max_attempts + 1):
-            if self.budget is not None:
-                self.budget.acquire()
-            pause = self.gate.remaining(waited_until)
-            if pause:
-                self.log.info("%s %s: held back %.1fs by another call's 429", method, endpoint, pause)
-                self.sleep(pause)
-            headers: dict[str, str] = {}
-            self.authorize(headers)
-            try:
-                response = self.session.request(
-                    method,
-                    url,
-                    params=params,
-                    json=json_body,
-                    data=form,
-                    headers=headers,
-                    timeout=self.retry.timeout,
-                )
-            except TRANSPORT_ERRORS as exc:
-                last_failure = type(exc).__name__
-                if not idempotent:
-                    raise UncertainOutcomeError(last_failure, method=method, endpoint=endpoint) from None
-                self._wait(self.retry.backoff(attempt), attempt, method, endpoint, last_failure)
-                continue
-            status = response.status_code
-            if status == 429:
-                last_failure = "429 Too Many Requests"
-                asked = _seconds(response.headers.get("Retry-After"))
-                if asked is not None and asked > self.retry.max_retry_after:
-                    raise RateLimitedError(
-                        f"the server asks to wait {asked:.0f} s",
-                        retry_after=asked,
-                        method=method,
-                        endpoint=endpoint,
+
+        def retry_unless_uncertain(failure: str, wait: float, status: int = 0) -> _Retry:
+            """The retry of a failure the server may have acted on: UncertainOutcomeError instead
+            for a non-idempotent call."""
+            if not idempotent:
+                raise UncertainOutcomeError(
+                    failure, status=status, method=method, endpoint=endpoint
+                ) from None
+            return _Retry(failure, wait)
+
+        for attempt in self._retrying(method, endpoint):
+            with attempt:
+                number = attempt.retry_state.attempt_number
+                self._hold_back(method, endpoint, waited_until)
+                headers: dict[str, str] = {}
+                self.authorize(headers)
+                try:
+                    response = self.session.request(
+                        method,
+                        url,
+                        params=params,
+                        json=json_body,
+                        data=form,
+                        headers=headers,
+                        timeout=self.retry.timeout,
                     )
-                retry_after = self._retry_after(response, attempt)
-                waited_until = self.gate.close(retry_after)
-                self._wait(retry_after, attempt, method, endpoint, last_failure)
-                continue
-            if status >= 500:
-                last_failure = f"{status} {self.error_message(response)}"
-                if not idempotent:
-                    raise UncertainOutcomeError(last_failure, status=status, method=method, endpoint=endpoint)
-                self._wait(self.retry.backoff(attempt), attempt, method, endpoint, last_failure)
-                continue
-            if status >= 400:
-                error_class = ERRORS_BY_STATUS.get(status, ApiError)
-                raise error_class(
-                    self.error_message(response), status=status, method=method, endpoint=endpoint
-                )
-            if status == 204 or not response.content:
-                return None
-            try:
-                return response.json()
-            except ValueError:
-                last_failure = "malformed JSON"
-                if not idempotent:
-                    raise UncertainOutcomeError(
-                        last_failure, status=status, method=method, endpoint=endpoint
+                except TRANSPORT_ERRORS as exc:
+                    raise retry_unless_uncertain(type(exc).__name__, self.retry.backoff(number)) from None
+                status = response.status_code
+                if status == 429:
+                    wait = self._rate_limit_wait(response, number, method, endpoint)
+                    waited_until = self.gate.close(wait)
+                    raise _Retry("429 Too Many Requests", wait)
+                if status >= 500:
+                    failure = f"{status} {self.error_message(response)}"
+                    raise retry_unless_uncertain(failure, self._server_error_wait(response, number), status)
+                if status >= 400:
+                    error_class = ERRORS_BY_STATUS.get(status, ApiError)
+                    raise error_class(
+                        self.error_message(response), status=status, method=method, endpoint=endpoint
+                    )
+                if status == 204 or not response.content:
+                    return None
+                try:
+                    return response.json()
+                except ValueError:
+                    raise retry_unless_uncertain(
+                        "malformed JSON", self.retry.backoff(number), status
                     ) from None
-                self._wait(self.retry.backoff(attempt), attempt, method, endpoint, last_failure)
-        raise RetriesExhaustedError(
-            f"gave up after {self.retry.max_attempts} attempts; last: {last_failure}",
-            method=method,
-            endpoint=endpoint,
+
+    def _retrying(self, method: str, endpoint: str) -> Retrying:
+        """The policy for one call: an attempt that raised :class:`_Retry` is repeated after its
+        wait, ``max_attempts`` in all (no wait after the last), then :class:`RetriesExhaustedError`."""
+
+        def log(state: RetryCallState) -> None:
+            self.log.warning(
+                "%s %s: %s; retry %d/%d in %.1fs",
+                method,
+                self.scrub(endpoint),
+                _failed(state).failure,
+                state.attempt_number,
+                self.retry.max_attempts - 1,
+                state.upcoming_sleep,
+            )
+
+        def give_up(state: RetryCallState) -> NoReturn:
+            raise RetriesExhaustedError(
+                f"gave up after {state.attempt_number} attempts; last: {_failed(state).failure}",
+                method=method,
+                endpoint=endpoint,
+            )
+
+        return Retrying(
+            stop=stop_after_attempt(self.retry.max_attempts),
+            wait=lambda state: _failed(state).wait,
+            retry=retry_if_exception_type(_Retry),
+            sleep=self.sleep,
+            before_sleep=log,
+            retry_error_callback=give_up,
         )
+
+    def _hold_back(self, method: str, endpoint: str, waited_until: float) -> None:
+        """Before each attempt: take a call from the budget, then wait out another call's 429."""
+        if self.budget is not None:
+            self.budget.acquire()
+        pause = self.gate.remaining(waited_until)
+        if pause:
+            self.log.info("%s %s: held back %.1fs by another call's 429", method, endpoint, pause)
+            self.sleep(pause)
+
+    def _rate_limit_wait(
+        self, response: requests.Response, attempt: int, method: str, endpoint: str
+    ) -> float:
+        """Seconds to wait after a 429, or :class:`RateLimitedError` when the server asks for
+        longer than the policy waits in place."""
+        asked = _seconds(response.headers.get("Retry-After"))
+        if asked is not None and asked > self.retry.max_retry_after:
+            raise RateLimitedError(
+                f"the server asks to wait {asked:.0f} s", retry_after=asked, method=method, endpoint=endpoint
+            )
+        return self._retry_after(response, attempt)
+
+    def _server_error_wait(self, response: requests.Response, attempt: int) -> float:
+        """Seconds to wait before repeating a call that got a 5xx: the backoff."""
+        return self.retry.backoff(attempt)
 
     def _retry_after(self, response: requests.Response, attempt: int) -> float:
         try:
@@ -312,19 +352,19 @@ class ApiHttpHook(HttpHook):
             wait = self.retry.backoff(attempt)
         return max(0.0, min(wait, self.retry.max_retry_after))
 
-    def _wait(self, seconds: float, attempt: int, method: str, endpoint: str, failure: str) -> None:
-        if attempt >= self.retry.max_attempts:
-            return
-        self.log.warning(
-            "%s %s: %s; retry %d/%d in %.1fs",
-            method,
-            endpoint,
-            failure,
-            attempt,
-            self.retry.max_attempts - 1,
-            seconds,
-        )
-        self.sleep(seconds)
+
+class _Retry(Exception):
+    """An attempt that failed in a way worth repeating: what went wrong and how long to wait."""
+
+    def __init__(self, failure: str, wait: float) -> None:
+        super().__init__(failure)
+        self.failure = failure
+        self.wait = wait
+
+
+def _failed(state: RetryCallState) -> _Retry:
+    """The :class:`_Retry` the attempt of ``state`` raised (only those are retried)."""
+    return cast(_Retry, state.outcome.exception())  # type: ignore[union-attr]
 
 
 class CallBudget(Protocol):

@@ -176,21 +176,14 @@ class GraphHook(TokenAuthHook):
         return self.scrub(super().error_message(response))
 
     def _remember_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        """Kept per thread: the base policy reads only bodies, Graph answers also in headers
-        (Location of a schema operation, Retry-After of a 503)."""
+        """Kept per thread for the headers of the last answer (the Location of a schema operation)."""
         self._local.last_response = response
 
-    def _wait(self, seconds: float, attempt: int, method: str, endpoint: str, failure: str) -> None:
+    def _server_error_wait(self, response: requests.Response, attempt: int) -> float:
         """The base backoff, but a 503's Retry-After wins (Graph asks for it, like on 429)."""
-        response = getattr(self._local, "last_response", None)
-        if (
-            failure.startswith("503")
-            and response is not None
-            and response.status_code == 503
-            and "Retry-After" in response.headers
-        ):
-            seconds = self._retry_after(response, attempt)
-        super()._wait(seconds, attempt, method, self.scrub(endpoint), failure)
+        if response.status_code == 503 and "Retry-After" in response.headers:
+            return self._retry_after(response, attempt)
+        return super()._server_error_wait(response, attempt)
 
     def test_connection(self) -> tuple[bool, str]:
         """Airflow's "Test" button: get a token and read one user."""
