@@ -92,7 +92,11 @@ def test_token_renewed_when_its_lifetime_ran_out(alm_sim: AlmSim, alm_hook: AlmH
     ids=["secret", "refresh"],
 )
 def test_refused_credentials_are_a_clear_error_without_secrets(
-    alm_sim: AlmSim, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, fields: dict
+    alm_sim: AlmSim,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+    fields: dict,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     hook = hook_on(monkeypatch, alm_sim, **fields)
@@ -100,8 +104,9 @@ def test_refused_credentials_are_a_clear_error_without_secrets(
         list(hook.iter_badges())
     text = str(refused.value)
     assert "refresh token (extra)" in text and refused.value.status in (400, 401)
+    logs = caplog.text + "".join(capsys.readouterr())  # the hook logs through Airflow to stdout
     for secret in ("wrong-secret", "revoked-refresh-token", ALM_CLIENT_SECRET, ALM_REFRESH_TOKEN):
-        assert secret not in text and secret not in caplog.text
+        assert secret not in text and secret not in logs
 
 
 def test_connection_without_refresh_token_says_what_to_fill(
@@ -219,7 +224,7 @@ def test_documented_rate_limit_is_honoured_end_to_end(alm_sim: AlmSim, alm_conne
 
 
 def test_no_secret_in_any_error_or_log(
-    alm_sim: AlmSim, alm_hook: AlmHook, caplog: pytest.LogCaptureFixture
+    alm_sim: AlmSim, alm_hook: AlmHook, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     caplog.set_level(logging.DEBUG)
     alm_sim.seed(learners=2, courses=1, completions=0)
@@ -234,7 +239,9 @@ def test_no_secret_in_any_error_or_log(
     alm_sim.admin("POST", "tokens/revoke")
     with pytest.raises(TokenRequestError) as revoked:
         alm_hook.get_user(10001)
-    texts = [str(exhausted.value), str(missing.value), str(revoked.value), caplog.text]
+    logs = caplog.text + "".join(capsys.readouterr())  # the hook logs through Airflow to stdout
+    assert "502" in logs and "retry 1/" in logs, "the retries were logged (and read here)"
+    texts = [str(exhausted.value), str(missing.value), str(revoked.value), logs]
     for text in texts:
         for secret in (ALM_CLIENT_SECRET, ALM_REFRESH_TOKEN, token):
             assert secret not in text
