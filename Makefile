@@ -1,5 +1,5 @@
 # Two commands for a fresh machine (see README):
-#   make demo   set everything up and run the main job on the embedded default
+#   make demo   set everything up, run the main jobs and one webhook event on the simulators
 #   make test   run the whole test suite
 SHELL := /bin/bash
 ROOT := $(abspath .)
@@ -30,7 +30,7 @@ test-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server postgresql-client; }
 
 demo: install
-	$(BIN)/python scripts/demo.py
+	$(BIN)/python -m scripts.demo
 
 lint: install
 	$(BIN)/ruff check .
