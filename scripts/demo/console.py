@@ -19,7 +19,7 @@ from typing import IO
 # Set for this process only (see scripts/demo/__init__.py); Airflow's own processes choose theirs.
 PRIVATE_ENV = ("_AIRFLOW_PROCESS_CONTEXT",)
 # A line worth showing when a command failed: an error-level log line or a Python exception.
-_RELEVANT = re.compile(r"\[(error|critical)\s*\]|^\S*(Error|Exception)\b|Traceback|^\s*raise ", re.I)
+_RELEVANT = re.compile(r"\[(error|critical)\s*\]|^\S*(Error|Exception)\b")
 
 
 def child_env(**extra: str) -> dict[str, str]:
@@ -58,15 +58,23 @@ class Console:
     def run(self, args: Sequence[str], env: dict[str, str] | None = None) -> tuple[int, int]:
         """Run a command, its output appended to the log; returns (exit code, log offset where
         its output starts)."""
+        process, offset = self.start(args, env)
+        return process.wait(), offset
+
+    def start(
+        self, args: Sequence[str], env: dict[str, str] | None = None
+    ) -> tuple[subprocess.Popen[bytes], int]:
+        """Start a command in a session of its own, its output appended to the log; returns the
+        process and the log offset where its output starts."""
         print(f"\n$ {' '.join(args)}", flush=True)
         sys.stderr.flush()
         offset = self.log_path.stat().st_size
-        result = subprocess.run(
-            list(args), stdout=1, stderr=subprocess.STDOUT, env=env or child_env(), check=False
+        process = subprocess.Popen(
+            list(args), stdout=1, stderr=subprocess.STDOUT, env=env or child_env(), start_new_session=True
         )
-        return result.returncode, offset
+        return process, offset
 
-    def relevant_lines(self, offset: int, limit: int = 12, width: int = 200) -> list[str]:
+    def relevant_lines(self, offset: int, limit: int = 8, width: int = 300) -> list[str]:
         """The last error lines of the log from ``offset`` (its last lines if there is none)."""
         with self.log_path.open(errors="replace") as log:
             log.seek(offset)

@@ -85,20 +85,27 @@ class Processes:
         chosen = [b for b in reversed(self.started) if name is None or b.name == name]
         for background in chosen:
             if background.alive():
-                _signal_group(background, signal.SIGTERM)
+                signal_group(background.process, signal.SIGTERM)
         for background in chosen:
-            try:
-                background.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                _signal_group(background, signal.SIGKILL)
-                background.process.wait(timeout=10)
-            _signal_group(background, signal.SIGKILL)  # children the leader left behind
+            stop_group(background.process)
             self.started.remove(background)
 
 
-def _signal_group(background: Background, sig: signal.Signals) -> None:
+def signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(background.process.pid, sig)
+        os.killpg(process.pid, sig)
+
+
+def stop_group(process: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    """End a process started in a session of its own, and what it started: SIGTERM, then
+    SIGKILL after ``timeout`` seconds."""
+    signal_group(process, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        signal_group(process, signal.SIGKILL)
+        process.wait(timeout=10)
+    signal_group(process, signal.SIGKILL)  # children the leader left behind
 
 
 def wait_until(what: str, ready: Callable[[], bool], timeout: float, check: Callable[[], None]) -> float:

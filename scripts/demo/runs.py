@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scripts.demo.console import Console
+from scripts.demo.processes import stop_group
 from scripts.demo.world import AIRFLOW
 
 SUMMARY_KEYS = ("return_value", "summary")  # operators push their figures under these
@@ -30,21 +31,36 @@ class RunRecord:
 
     @property
     def failed_tasks(self) -> list[str]:
-        return [task for task, state in self.tasks.items() if state in ("failed", "upstream_failed")]
+        """The tasks that failed (or wait for a retry), not those that failed because of them."""
+        return [task for task, state in self.tasks.items() if state in ("failed", "up_for_retry")]
 
 
 def dag_test(console: Console, dag_id: str, conf: dict[str, Any] | None = None) -> tuple[RunRecord, int]:
     """Run the DAG with ``airflow dags test`` (output to the log); its record and the log offset
-    where the command's output starts."""
+    where the command's output starts.
+
+    ``dags test`` waits out a failed task's retry delay (minutes); the demo stops the run at the
+    first failed attempt instead, marks it failed and reports it.
+    """
     args = [AIRFLOW, "dags", "test", dag_id, *(["--conf", json.dumps(conf)] if conf else [])]
     started = time.monotonic()
     newest_before = _newest_run_key(dag_id)
-    code, offset = console.run(args)
-    seconds = time.monotonic() - started
-    record = read_run(dag_id, after=newest_before, seconds=seconds)
+    process, offset = console.start(args)
+    retrying = None
+    try:
+        while process.poll() is None and retrying is None:
+            time.sleep(1)
+            retrying = _run_waiting_for_retry(dag_id, newest_before)
+    finally:
+        if process.poll() is None:
+            stop_group(process)
+    record = read_run(dag_id, after=newest_before, seconds=time.monotonic() - started)
     record.conf = conf
-    if code != 0 and record.state == "success":  # the command failed around a finished run
-        record.state = f"exit code {code}"
+    if retrying is not None:
+        _mark_failed(dag_id, retrying)
+        record.state = "stopped at the first failed attempt; `airflow dags test` would wait out the retries"
+    elif process.returncode != 0 and record.state == "success":  # failed around a finished run
+        record.state = f"exit code {process.returncode}"
     return record, offset
 
 
@@ -92,7 +108,48 @@ def _newest_run_key(dag_id: str) -> int | None:
         return session.scalar(select(func.max(DagRun.id)).where(DagRun.dag_id == dag_id))
 
 
-_ORDER = ("success", "skipped", "None", "upstream_failed", "failed")
+def _run_waiting_for_retry(dag_id: str, after: int | None) -> str | None:
+    """The id of the new run of ``dag_id`` with a task waiting for its retry, if any."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    query = (
+        select(DagRun.run_id)
+        .join(TaskInstance, (TaskInstance.dag_id == DagRun.dag_id) & (TaskInstance.run_id == DagRun.run_id))
+        .where(DagRun.dag_id == dag_id, DagRun.id > (after or 0), TaskInstance.state == "up_for_retry")
+        .limit(1)
+    )
+    with create_session() as session:
+        return session.scalar(query)
+
+
+def _mark_failed(dag_id: str, run_id: str) -> None:
+    """Close a run the demo stopped: its unfinished tasks and the run failed (a run left
+    running would hold the DAG's one active run slot under ``make ui``'s scheduler)."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import or_, update
+
+    finished = ("success", "failed", "skipped", "upstream_failed", "removed")
+    with create_session() as session:
+        session.execute(
+            update(TaskInstance)
+            .where(
+                TaskInstance.dag_id == dag_id,
+                TaskInstance.run_id == run_id,
+                or_(TaskInstance.state.is_(None), TaskInstance.state.not_in(finished)),
+            )
+            .values(state="failed")
+        )
+        session.execute(
+            update(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id).values(state="failed")
+        )
+
+
+_ORDER = ("success", "skipped", "None", "upstream_failed", "up_for_retry", "failed")
 
 
 def _worse(old: str | None, new: str) -> str:

@@ -52,10 +52,12 @@ def describe_run(
     *,
     root: Path | None = None,
 ) -> list[str]:
-    """The lines for one run: a heading, then figures, operations and mail, indented."""
+    """The lines for one run: a heading, then figures, operations and mail, indented (a run
+    that failed: the heading only, :func:`failure_lines` tells the rest)."""
     conf = " " + " ".join(f"{key}={value}" for key, value in record.conf.items()) if record.conf else ""
-    state = "ok" if record.state == "success" else record.state.upper()
-    lines = [f"{record.dag_id}{conf}: {state} in {record.seconds:.0f} s"]
+    if record.state != "success":
+        return [f"{record.dag_id}{conf}: FAILED after {record.seconds:.0f} s ({record.state})"]
+    lines = [f"{record.dag_id}{conf}: ok in {record.seconds:.0f} s"]
     for task_id, template in FIGURES.items():
         figures = record.figures.get(task_id)
         if figures:
@@ -63,11 +65,6 @@ def describe_run(
                 lines.append(INDENT + template.format_map(figures))
     lines.append(INDENT + operations_line(operations))
     lines.extend(INDENT + line for line in mail_lines(list(mails), root))
-    unusual = {task: state for task, state in record.tasks.items() if state not in ("success", "skipped")}
-    if unusual:
-        lines.append(
-            INDENT + "tasks: " + ", ".join(f"{task} {state}" for task, state in sorted(unusual.items()))
-        )
     return lines
 
 
@@ -108,10 +105,7 @@ def warehouse_lines(engine: Engine) -> list[str]:
 
 def failure_lines(record: RunRecord, log_lines: list[str], log_path: Any) -> list[str]:
     """What to show when a run failed: the failing tasks, the log lines that say why, the log."""
-    failed = record.failed_tasks
-    lines = [f"{record.dag_id} did not succeed ({record.state})."]
-    if failed:
-        lines.append("failed task(s): " + ", ".join(failed))
+    lines = [f"failed task(s) of {record.dag_id}: {', '.join(record.failed_tasks) or 'none recorded'}"]
     lines.append("last relevant log lines:")
     lines.extend(f"  {line}" for line in log_lines)
     lines.append(f"full log: {log_path}")
