@@ -78,7 +78,7 @@ def travel(console: Console, engine: Engine, server: Background, port: int) -> J
     say(f"the Airflow api-server on 127.0.0.1:{port} serves the intake (log {world.shown(server.log)})")
     say(f"Docebo webhook (grouped) -> {register_docebo_webhook(port, world.webhook_secret())}")
     template = world.COURSE_BADGES[COURSE]
-    learner = _learner_without_badge(world.template_id(template))
+    learner = learner_without_badge(world.template_id(template))
     newest = _newest_inbox_id(engine)
     completed = time.monotonic()
     response = requests.post(
@@ -115,7 +115,7 @@ def travel(console: Console, engine: Engine, server: Background, port: int) -> J
     return journey
 
 
-def _learner_without_badge(template_id: str) -> dict[str, Any]:
+def learner_without_badge(template_id: str) -> dict[str, Any]:
     """The first active learner who has not completed the course and holds no such badge."""
     snapshot = requests.get(f"{world.DOCEBO_URL}/_admin/snapshot", timeout=30).json()
     completed = {
