@@ -30,5 +30,9 @@ for _name, _value in ENVIRONMENT.items():
 for _path in (str(ROOT), str(ROOT / "plugins")):
     if _path not in sys.path:
         sys.path.append(_path)
-# Admin code beside Airflow (like the credly_sync CLI) reads connections from the metadata database.
-os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")
+
+
+def as_admin_process() -> None:
+    """Read connections from the metadata database too, as the credly_sync CLI does (admin code
+    beside Airflow); child processes do not inherit it (``console.child_env``)."""
+    os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")

@@ -13,7 +13,7 @@ from typing import Any
 
 import requests
 
-from scripts.demo import ROOT, world
+from scripts.demo import ROOT, as_admin_process, world
 from scripts.demo.console import Console
 from scripts.demo.processes import Processes, StartError, free_port, require_free
 from scripts.demo.runs import RunRecord, dag_test
@@ -46,6 +46,7 @@ MAIN_DAGS: tuple[tuple[str, dict[str, Any] | None, Callable[[], list[str]] | Non
 
 
 def main() -> int:
+    as_admin_process()
     console = Console(world.HOME / "demo.log")
     say = console.say
     processes = Processes()

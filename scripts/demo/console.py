@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
-# Set for this process only (see scripts/demo/__init__.py); Airflow's own processes choose theirs.
+# Set for this process only (scripts.demo.as_admin_process); Airflow's own processes choose theirs.
 PRIVATE_ENV = ("_AIRFLOW_PROCESS_CONTEXT",)
 # A line worth showing when a command failed: an error-level log line or a Python exception.
 _RELEVANT = re.compile(r"\[(error|critical)\s*\]|^\S*(Error|Exception)\b")

@@ -26,7 +26,7 @@ from typing import Any
 
 import requests
 
-from scripts.demo import world
+from scripts.demo import as_admin_process, world
 from scripts.demo.console import Console
 from scripts.demo.processes import Processes, StartError, free_port, require_free, wait_until
 from scripts.demo.webhook import COURSE, api_server_env, learner_without_badge, wait_healthy
@@ -44,6 +44,7 @@ COMPONENTS = {
 
 
 def main() -> int:
+    as_admin_process()
     console = Console(HOME / "ui.log")
     say = console.say
     if not world.have_snapshots():
