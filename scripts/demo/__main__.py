@@ -20,7 +20,6 @@ from scripts.demo.runs import RunRecord, dag_test
 from scripts.demo.summary import (
     describe_run,
     failure_lines,
-    mail_lines,
     read_mail,
     run_operations,
     warehouse_lines,
@@ -118,14 +117,13 @@ def _failed(console: Console, record: RunRecord, offset: int) -> int:
 
 def _finish(console: Console, engine: Any) -> None:
     say = console.say
-    mails = read_mail(world.MAILDIR.glob("*.eml"))
+    mails = list(world.MAILDIR.glob("*.eml"))
     say()
     say("Warehouse (python -m credly_sync status shows it all):")
     for line in warehouse_lines(engine):
         say(f"   {line}")
-    say(f"Mail: {len(mails)} message(s) in {shown(world.MAILDIR)}/ (the SMTP sink)")
-    for line in mail_lines(mails, ROOT):
-        say(f"   {line}")
+    count = f"{len(mails)} message{'' if len(mails) == 1 else 's'}"
+    say(f"Mail: {count} in {shown(world.MAILDIR)}/ (the SMTP sink keeps what the DAGs send)")
     say()
     say("Next:")
     ui = f"http://127.0.0.1:{world.UI_PORT}"

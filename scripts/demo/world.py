@@ -235,8 +235,8 @@ def pick_course_badges() -> list[str]:
     for course_id, template_name in COURSE_BADGES.items():
         url = f"{DOCEBO_URL}/learn/v1/courses/{course_id}/field/{field['id']}"
         session.put(url, json={"value": elements[template_name]}, timeout=10).raise_for_status()
-    picked = ", ".join(f"course {course_id} -> {name!r}" for course_id, name in COURSE_BADGES.items())
-    return [f"a Docebo admin picks course badges in the dropdown: {picked}"]
+    picked = ", ".join(f"course {course_id} {name!r}" for course_id, name in COURSE_BADGES.items())
+    return [f"a Docebo admin picks badges in the dropdown: {picked}"]
 
 
 def template_id(name: str) -> str:
