@@ -15,7 +15,7 @@ import requests
 
 from scripts.demo import ROOT, as_admin_process, world
 from scripts.demo.console import Console
-from scripts.demo.processes import Processes, StartError, free_port, require_free
+from scripts.demo.processes import Processes, StartError, free_port, interrupt_on_signals, require_free
 from scripts.demo.runs import RunRecord, dag_test
 from scripts.demo.summary import (
     describe_run,
@@ -48,6 +48,7 @@ def main() -> int:
     as_admin_process()
     console = Console(world.HOME / "demo.log")
     say = console.say
+    interrupt_on_signals()
     processes = Processes()
     try:
         require_free(world.ports())

@@ -108,6 +108,23 @@ def stop_group(process: subprocess.Popen[bytes], timeout: float = 20) -> None:
     signal_group(process, signal.SIGKILL)  # children the leader left behind
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def interrupt_on_signals() -> None:
+    """The first SIGINT, SIGTERM or SIGHUP raises KeyboardInterrupt, so the processes started
+    get stopped (also when a shell started this one in the background, with SIGINT ignored);
+    later ones are ignored, so the clean-up runs to its end."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, interrupt)
+
+
 def wait_until(what: str, ready: Callable[[], bool], timeout: float, check: Callable[[], None]) -> float:
     """Poll ``ready`` (and ``check``, which raises when a process died) until it holds; the
     seconds it took."""

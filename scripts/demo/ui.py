@@ -18,7 +18,6 @@ import contextlib
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -28,7 +27,14 @@ import requests
 
 from scripts.demo import as_admin_process, world
 from scripts.demo.console import Console
-from scripts.demo.processes import Processes, StartError, free_port, require_free, wait_until
+from scripts.demo.processes import (
+    Processes,
+    StartError,
+    free_port,
+    interrupt_on_signals,
+    require_free,
+    wait_until,
+)
 from scripts.demo.webhook import COURSE, api_server_env, learner_without_badge, wait_healthy
 from scripts.demo.world import HOME, SetupError, shown
 
@@ -47,17 +53,16 @@ def main() -> int:
     as_admin_process()
     console = Console(HOME / "ui.log")
     say = console.say
-    if not world.have_snapshots():
-        say("No demo data yet: running `make demo` first (about 2 minutes).\n")
-        code = subprocess.run([sys.executable, "-m", "scripts.demo"], check=False).returncode
-        if code:
-            return code
-        say()
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGHUP, _interrupt)
+    interrupt_on_signals()
     processes = Processes()
     simulators_up = False
     try:
+        if not world.have_snapshots():
+            say("No demo data yet: running `make demo` first (about 2 minutes).\n")
+            code = _run_demo()
+            if code:
+                return code
+            say()
         require_free({**world.ports(), "Airflow api-server": world.UI_PORT})
         console.capture()
         say(
@@ -112,8 +117,14 @@ def main() -> int:
         say("stopped.")
 
 
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+def _run_demo() -> int:
+    demo = subprocess.Popen([sys.executable, "-m", "scripts.demo"])
+    try:
+        return demo.wait()
+    except KeyboardInterrupt:
+        demo.terminate()  # it stops what it started (a Ctrl-C reached it already)
+        demo.wait()
+        raise
 
 
 def _password() -> str:
