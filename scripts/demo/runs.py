@@ -40,24 +40,24 @@ def dag_test(console: Console, dag_id: str, conf: dict[str, Any] | None = None) 
     where the command's output starts.
 
     ``dags test`` waits out a failed task's retry delay (minutes); the demo stops the run at the
-    first failed attempt instead, marks it failed and reports it.
+    first failed attempt instead, marks it failed and reports it (an interrupted run too).
     """
     args = [AIRFLOW, "dags", "test", dag_id, *(["--conf", json.dumps(conf)] if conf else [])]
     started = time.monotonic()
     newest_before = _newest_run_key(dag_id)
     process, offset = console.start(args)
-    retrying = None
+    retrying = False
     try:
-        while process.poll() is None and retrying is None:
+        while process.poll() is None and not retrying:
             time.sleep(1)
-            retrying = _run_waiting_for_retry(dag_id, newest_before)
+            retrying = _waiting_for_retry(dag_id, newest_before)
+        record = read_run(dag_id, after=newest_before, seconds=time.monotonic() - started)
     finally:
-        if process.poll() is None:
+        if process.poll() is None:  # stopped at a failed attempt, or the demo was interrupted
             stop_group(process)
-    record = read_run(dag_id, after=newest_before, seconds=time.monotonic() - started)
+            _close_unfinished(dag_id, newest_before)
     record.conf = conf
-    if retrying is not None:
-        _mark_failed(dag_id, retrying)
+    if retrying:
         record.state = "stopped at the first failed attempt; `airflow dags test` would wait out the retries"
     elif process.returncode != 0 and record.state == "success":  # failed around a finished run
         record.state = f"exit code {process.returncode}"
@@ -108,8 +108,8 @@ def _newest_run_key(dag_id: str) -> int | None:
         return session.scalar(select(func.max(DagRun.id)).where(DagRun.dag_id == dag_id))
 
 
-def _run_waiting_for_retry(dag_id: str, after: int | None) -> str | None:
-    """The id of the new run of ``dag_id`` with a task waiting for its retry, if any."""
+def _waiting_for_retry(dag_id: str, after: int | None) -> bool:
+    """Whether a new run of ``dag_id`` has a task waiting for its retry."""
     from airflow.models.dagrun import DagRun
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
@@ -122,30 +122,35 @@ def _run_waiting_for_retry(dag_id: str, after: int | None) -> str | None:
         .limit(1)
     )
     with create_session() as session:
-        return session.scalar(query)
+        return session.scalar(query) is not None
 
 
-def _mark_failed(dag_id: str, run_id: str) -> None:
-    """Close a run the demo stopped: its unfinished tasks and the run failed (a run left
-    running would hold the DAG's one active run slot under ``make ui``'s scheduler)."""
+def _close_unfinished(dag_id: str, after: int | None) -> None:
+    """Mark the new runs of ``dag_id`` a stopped ``dags test`` left unfinished failed, with their
+    unfinished tasks (a run left running would hold the DAG's one active run under ``make ui``'s
+    scheduler)."""
     from airflow.models.dagrun import DagRun
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
-    from sqlalchemy import or_, update
+    from sqlalchemy import or_, select, update
 
     finished = ("success", "failed", "skipped", "upstream_failed", "removed")
+    runs = select(DagRun.run_id).where(
+        DagRun.dag_id == dag_id, DagRun.id > (after or 0), DagRun.state.not_in(("success", "failed"))
+    )
     with create_session() as session:
+        run_ids = list(session.scalars(runs))
         session.execute(
             update(TaskInstance)
             .where(
                 TaskInstance.dag_id == dag_id,
-                TaskInstance.run_id == run_id,
+                TaskInstance.run_id.in_(run_ids),
                 or_(TaskInstance.state.is_(None), TaskInstance.state.not_in(finished)),
             )
             .values(state="failed")
         )
         session.execute(
-            update(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id).values(state="failed")
+            update(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id.in_(run_ids)).values(state="failed")
         )
 
 
