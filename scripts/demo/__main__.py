@@ -11,11 +11,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-import requests
-
 from scripts.demo import ROOT, as_admin_process, world
 from scripts.demo.console import Console
-from scripts.demo.processes import Processes, StartError, free_port, interrupt_on_signals, require_free
+from scripts.demo.processes import Processes, free_port, interrupt_on_signals, require_free
 from scripts.demo.runs import RunRecord, dag_test
 from scripts.demo.summary import (
     describe_run,
@@ -25,7 +23,7 @@ from scripts.demo.summary import (
     warehouse_lines,
 )
 from scripts.demo.webhook import start_api_server, travel
-from scripts.demo.world import SetupError, shown
+from scripts.demo.world import shown
 
 
 def retire_template() -> list[str]:
@@ -96,11 +94,11 @@ def main() -> int:
         world.save_snapshots()
         _finish(console, engine)
         return 0
-    except (SetupError, StartError, requests.RequestException) as exc:
-        say(f"\nThe demo stopped: {exc}")
-        for line in getattr(exc, "lines", []):
-            say(f"  {line}")
-        say(f"full log: {shown(console.log_path)}")
+    except world.STOP_ERRORS as error:
+        console.stopped("The demo", error, shown(console.log_path))
+        return 1
+    except Exception as error:  # a bug: say so on the terminal, not only in the log
+        console.crashed("The demo", error)
         return 1
     except KeyboardInterrupt:
         say("\ninterrupted; stopping what the demo started")

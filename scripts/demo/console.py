@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
@@ -50,6 +51,19 @@ class Console:
 
     def say(self, text: str = "") -> None:
         print(text, file=self.terminal, flush=True)
+
+    def stopped(self, what: str, error: Exception, logs: str) -> None:
+        """Why ``what`` stopped early: the error, the log lines it carries, where the logs are."""
+        self.say(f"\n{what} stopped: {error}")
+        for line in getattr(error, "lines", []):
+            self.say(f"  {line}")
+        self.say(f"logs: {logs}")
+
+    def crashed(self, what: str, error: Exception) -> None:
+        """An unexpected error: its traceback into the log, a line on the terminal."""
+        traceback.print_exc()
+        self.say(f"\n{what} failed unexpectedly: {type(error).__name__}: {error}")
+        self.say(f"the traceback is at the end of {self.log_path}")
 
     def note(self, text: str) -> None:
         """A line for the log only (a heading between commands)."""

@@ -36,7 +36,7 @@ from scripts.demo.processes import (
     wait_until,
 )
 from scripts.demo.webhook import COURSE, api_server_env, learner_without_badge, wait_healthy
-from scripts.demo.world import HOME, SetupError, shown
+from scripts.demo.world import HOME, shown
 
 USERNAME = "admin"  # role admin (simple auth manager: "user:role")
 PASSWORDS = HOME / "simple_auth_manager_passwords.json.generated"  # Airflow's default file
@@ -99,11 +99,11 @@ def main() -> int:
         while True:
             processes.check()
             time.sleep(1)
-    except (SetupError, StartError, requests.RequestException) as exc:
-        say(f"\nmake ui stopped: {exc}")
-        for line in getattr(exc, "lines", []):
-            say(f"  {line}")
-        say(f"logs: {shown(console.log_path)} and {shown(HOME)}/<process>.log")
+    except world.STOP_ERRORS as error:
+        console.stopped("make ui", error, f"{shown(console.log_path)} and {shown(HOME)}/<process>.log")
+        return 1
+    except Exception as error:  # a bug: say so on the terminal, not only in the log
+        console.crashed("make ui", error)
         return 1
     except KeyboardInterrupt:
         say("\nStopping what make ui started ...")

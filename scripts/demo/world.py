@@ -23,7 +23,7 @@ import requests
 
 from scripts.demo import ROOT
 from scripts.demo.console import Console
-from scripts.demo.processes import Processes, port_open, wait_until
+from scripts.demo.processes import Processes, StartError, port_open, wait_until
 
 HOME = Path(os.environ["AIRFLOW_HOME"])
 BIN = Path(sys.executable).parent
@@ -203,6 +203,10 @@ class SetupError(RuntimeError):
     def __init__(self, step: str, lines: list[str]) -> None:
         super().__init__(step)
         self.step, self.lines = step, lines
+
+
+# What stops the demo or make ui early with a message (anything else is a bug: a traceback).
+STOP_ERRORS = (SetupError, StartError, requests.RequestException)
 
 
 # --- what people do in the simulated services' UIs -----------------------------------------------
