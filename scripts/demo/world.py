@@ -128,15 +128,13 @@ def save_snapshots() -> None:
 # --- Airflow and the warehouse -------------------------------------------------------------------
 
 
-def prepare_airflow(console: Console) -> str:
-    """Metadata database migrated, connections and pools set; returns the webhook secret."""
+def prepare_airflow(console: Console) -> None:
+    """Metadata database migrated, connections (a new webhook secret) and pools set."""
     code, offset = console.run([AIRFLOW, "db", "migrate"])
     if code:
         raise SetupError("airflow db migrate", console.relevant_lines(offset))
-    webhook_secret = secrets.token_urlsafe(18)
-    _put_connections(connections(webhook_secret))
+    _put_connections(connections(secrets.token_urlsafe(18)))
     _put_pools()
-    return webhook_secret
 
 
 def write_env_file() -> Path:
