@@ -1,6 +1,7 @@
 # Two commands for a fresh machine (see README):
-#   make demo   set everything up and run the main job on the embedded default
+#   make demo   set everything up, run the main jobs and one webhook event on the simulators
 #   make test   run the whole test suite
+# and `make ui` for the Airflow UI on the demo's data (until Ctrl-C).
 SHELL := /bin/bash
 ROOT := $(abspath .)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -13,7 +14,7 @@ export AIRFLOW__CORE__PLUGINS_FOLDER := $(ROOT)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export PYTHONPATH := $(ROOT):$(ROOT)/plugins
 
-.PHONY: install test-deps demo test lint format clean
+.PHONY: install test-deps demo ui test lint format clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +34,12 @@ test-deps:
 	    redis-server postgresql-client chromium chromium-driver; }
 
 demo: install
-	$(BIN)/python scripts/demo.py
+	$(BIN)/python -m scripts.demo
+
+# The Airflow UI (api-server, scheduler, dag-processor, triggerer) and the simulators on the
+# demo's data, until Ctrl-C; runs the demo first when there is no demo data yet.
+ui: install
+	$(BIN)/python -m scripts.demo.ui
 
 lint: install
 	$(BIN)/ruff check .
