@@ -21,6 +21,7 @@ from typing import Any
 
 import requests
 
+from include.simulators.demo_world import COURSE_BADGES, CREDLY_WORLD, DOCEBO_WORLD
 from scripts.demo import ROOT
 from scripts.demo.console import Console
 from scripts.demo.processes import Processes, StartError, port_open, wait_until
@@ -43,7 +44,6 @@ WEBHOOKS_CONN_ID = "credly_sync_webhooks"  # credly_sync.webhooks.app.SECRETS_CO
 INTAKE_PREFIX = "/credly-sync-intake"  # plugins/credly_sync_webhooks.py
 
 # What a course admin does in Docebo's UI after the dropdown exists: pick a course's badge.
-COURSE_BADGES = {101: "Python Foundations Level 1", 102: "Data Engineering Level 1"}
 # Retired in Credly at the end of the batch, so credly_templates shows a deletion and its notice
 # mail (a template without badges and with an inactive mapping: nothing else changes).
 DELETED_TEMPLATE = "Machine Learning Level 1"
@@ -82,9 +82,7 @@ def connections(webhook_secret: str) -> dict[str, dict[str, Any]]:
 
 def simulator_commands(from_snapshots: bool) -> dict[str, tuple[int, list[str]]]:
     """name -> (port, arguments): generated from seed 7, or the state the last demo left."""
-    credly_world = ["--seed", "7", "--templates", "6", "--learners", "40", "--badges", "30"]
-    credly_world += ["--earner-id-share", "0.66"]  # a third of the badges issued outside credly-sync
-    docebo_world = ["--seed", "7", "--learners", "40"]
+    credly_world, docebo_world = CREDLY_WORLD, DOCEBO_WORLD
     if from_snapshots:
         credly_world = ["--snapshot", str(SNAPSHOTS / "credly.json")]
         docebo_world = ["--snapshot", str(SNAPSHOTS / "docebo.json")]

@@ -28,6 +28,7 @@ from typing import Any
 import requests
 
 from credly_sync.operators.apply import POOLS
+from include.simulators.demo_world import CREDLY_WORLD, DOCEBO_WORLD
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -35,11 +36,6 @@ PG = {"host": "127.0.0.1", "port": 5432, "login": "postgres"}
 CREDLY_ORG, CREDLY_TOKEN = "cluster-org", "cluster-credly-token"
 DOCEBO_CLIENT, DOCEBO_SECRET = "cluster-client", "cluster-docebo-secret"
 ADMIN_PASSWORD = "cluster-admin"
-# The demo's world: the seeds and sizes `make demo` gives its simulators (scripts/demo), so the
-# browser check's screenshots show the demo's numbers.
-CREDLY_WORLD = ["--seed", "7", "--templates", "6", "--learners", "40", "--badges", "30"]
-CREDLY_WORLD += ["--earner-id-share", "0.66"]  # a third of the badges issued outside credly-sync
-DOCEBO_WORLD = ["--seed", "7", "--learners", "40"]
 AIRFLOW_COMPONENTS = {
     "api-server": ["api-server"],
     "scheduler": ["scheduler"],

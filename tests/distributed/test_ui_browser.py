@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from include.browser import missing_browser
+from include.simulators.demo_world import COURSE_BADGES
 from scripts.screenshots import screenshots
 from tests.distributed.cluster import ADMIN_PASSWORD, PG, ROOT, Cluster, Docebo
 
@@ -28,15 +29,14 @@ pytestmark = [
 ]
 
 SCREENSHOTS = Path(os.environ.get("CREDLY_SYNC_SCREENSHOTS") or ROOT / ".airflow-test" / "screenshots")
-# What `make demo` runs, in its order (dag id, conf), and the course badges it picks in Docebo
-# before lms_to_credly.
+# What `make demo` runs, in its order (dag id, conf); before lms_to_credly it picks the
+# COURSE_BADGES in Docebo.
 DEMO_RUNS = (
     ("credly_templates", None),
     ("credly_lms_dropdown", None),
     ("lms_to_credly", {"full_reconcile": True}),
     ("credly_to_lms", {"full_reconcile": True}),
 )
-COURSE_BADGES = {101: "Python Foundations Level 1", 102: "Data Engineering Level 1"}
 
 
 @pytest.fixture(scope="module")
