@@ -211,7 +211,7 @@ def instrument(timer: StepTimer) -> None:
     from credly_sync.operators import apply, badges, lms_to_credly
 
     plan_op = lms_to_credly.PlanLmsToCredlyOperator
-    timer.wrap(plan_op, "_extract", "extract (Docebo + Credly reads)", memory=True)
+    timer.wrap(lms_to_credly, "read_lms_to_credly", "extract (Docebo + Credly reads)", memory=True)
     timer.wrap(lms_to_credly, "plan_lms_to_credly", "plan (pandas)", memory=True)
     timer.wrap(lms_to_credly, "record_operations", "journal (record_operations)", memory=True)
     timer.wrap(lms_to_credly, "replace_course_templates", "journal (course templates)")
