@@ -16,9 +16,10 @@ from fastapi import APIRouter, Body, Request, Response
 
 from include.simulators.alm.generator import generate_world
 from include.simulators.alm.ratelimit import RateLimiter
-from include.simulators.alm.records import ApiRefusal, iso, parse_time
+from include.simulators.alm.records import iso, parse_time
 from include.simulators.alm.state import AlmState
 from include.simulators.alm.webhooks import WebhookSender
+from include.simulators.common.refusal import ApiRefusal
 from include.simulators.common.strictness import mode_admin_router
 from include.simulators.common.webhooks import webhook_admin_router
 

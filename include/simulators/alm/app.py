@@ -13,13 +13,13 @@ from starlette.exceptions import HTTPException
 
 from include.simulators.alm.admin import admin_router
 from include.simulators.alm.ratelimit import RateLimiter, RateLimitMiddleware
-from include.simulators.alm.records import ApiRefusal
 from include.simulators.alm.routes import PREFIX, api_router
 from include.simulators.alm.state import AlmState
 from include.simulators.alm.tokens import SEVEN_DAYS, OAuthRefusal, TokenIssuer
 from include.simulators.alm.unconfirmed import JSON_API, error_body
 from include.simulators.alm.webhooks import WebhookConfig, WebhookSender
 from include.simulators.common.inflight import InflightCounter, count_inflight
+from include.simulators.common.refusal import ApiRefusal
 from include.simulators.common.server import SimulatorControl, install_control, simulator_app
 
 

@@ -1,5 +1,4 @@
-"""The ALM world's records, the world itself (with its JSON snapshot form) and the refusal
-raised for a bad request.
+"""The ALM world's records and the world itself (with its JSON snapshot form).
 
 Times are ISO 8601 texts in ALM's ``YYYY-MM-DDTHH:MM:SS.mmmZ`` form, so they sort as text.
 Ids are strings, as in the API (``"10001"``, ``"course:101"``, ``"course:101_1"``).
@@ -10,15 +9,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
-
-
-class ApiRefusal(Exception):
-    """Answer ``status`` with the error body."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def iso(moment: datetime) -> str:

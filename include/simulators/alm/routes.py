@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from include.simulators.alm.jsonapi import CURSOR, LIMIT, OFFSET, includes, one, page_of
-from include.simulators.alm.records import ApiRefusal, Enrollment, parse_time
+from include.simulators.alm.records import Enrollment, parse_time
 from include.simulators.alm.state import LO_TYPES, AlmState
 from include.simulators.alm.unconfirmed import (
     COMPLETED_FROM_FILTER,
@@ -26,6 +26,7 @@ from include.simulators.alm.unconfirmed import (
     USER_EMAIL_FILTER,
     USER_IDS_FILTER,
 )
+from include.simulators.common.refusal import ApiRefusal
 
 PREFIX = "/primeapi/v2"
 

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from include.simulators.alm.records import (
-    ApiRefusal,
     Badge,
     Enrollment,
     LearningObject,
@@ -30,6 +29,7 @@ from include.simulators.alm.unconfirmed import (
     EXTERNAL_BADGE_PROVIDER,
     USER_BADGE_LO_MODEL,
 )
+from include.simulators.common.refusal import ApiRefusal
 from include.simulators.common.strictness import ServerMode
 
 Event = tuple[str, dict[str, Any]]

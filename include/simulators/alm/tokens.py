@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from include.simulators.alm.records import ApiRefusal
 from include.simulators.alm.unconfirmed import ACCOUNT_ID, AUTH_SCHEME, HELPFUL_AUTH_SCHEMES, SCOPE
+from include.simulators.common.refusal import ApiRefusal
 
 SEVEN_DAYS = 7 * 24 * 3600.0
 
