@@ -6,9 +6,11 @@ Ids are strings, as in the API (``"10001"``, ``"course:101"``, ``"course:101_1"`
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from include.simulators.common import world as common
 
 
 def iso(moment: datetime) -> str:
@@ -93,20 +95,15 @@ class UserBadge:
 
 
 @dataclass
-class World:
-    """Records by id; enrollments by ``(user_id, lo_id)``."""
+class World(common.World):
+    """Records by id; enrollments by ``(user_id, lo_id)``; ``next_id`` numbers badges, learning
+    objects and users."""
 
     users: dict[str, User] = field(default_factory=dict)
     learning_objects: dict[str, LearningObject] = field(default_factory=dict)
     enrollments: dict[tuple[str, str], Enrollment] = field(default_factory=dict)
     badges: dict[str, Badge] = field(default_factory=dict)
     user_badges: dict[str, UserBadge] = field(default_factory=dict)
-    next_id: int = 1  # server-assigned numbers (badges, learning objects, users)
-
-    def take_id(self) -> int:
-        value = self.next_id
-        self.next_id += 1
-        return value
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -129,6 +126,3 @@ class World:
             user_badges={r.id: r for r in (UserBadge(**row) for row in data["user_badges"])},
             next_id=int(data["next_id"]),
         )
-
-    def counts(self) -> dict[str, int]:
-        return {f.name: len(getattr(self, f.name)) for f in fields(self) if f.name != "next_id"}
