@@ -28,6 +28,7 @@ class World:
     next_id: int = 1
 
     def take_id(self) -> int:
+        """A new server-assigned id."""
         value = self.next_id
         self.next_id += 1
         return value
