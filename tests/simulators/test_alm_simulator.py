@@ -10,7 +10,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
-from fastapi import FastAPI, Request, Response
 
 from include.simulators.alm.__main__ import add_arguments, build_app
 from include.simulators.alm.generator import generate_world
@@ -18,6 +17,7 @@ from include.simulators.alm.webhooks import WebhookConfig
 from include.simulators.common.faults import FaultRule
 from include.simulators.common.server import ThreadedServer
 from tests.fixtures.alm import ALM_REFRESH_TOKEN, API, AlmSim
+from tests.fixtures.simulator import WebhookReceiver
 
 JSON_API = "application/vnd.api+json"
 
@@ -348,38 +348,23 @@ def test_fault_429_uses_the_documented_body(alm_sim: AlmSim) -> None:
 # --- webhooks ------------------------------------------------------------------------------------
 
 
-class Receiver:
-    """A small webhook receiver: records every body, answers the scripted statuses, then 200."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        self.statuses: list[int] = []
-        self.app = FastAPI()
-
-        @self.app.post("/hook")
-        async def hook(request: Request) -> Response:
-            self.bodies.append(await request.json())
-            return Response(status_code=self.statuses.pop(0) if self.statuses else 200)
-
-
 @pytest.fixture(scope="module")
-def _receiver_server() -> Iterator[tuple[Receiver, str]]:
-    receiver = Receiver()
-    with ThreadedServer(receiver.app) as server:
-        yield receiver, f"{server.url}/hook"
+def _receiver() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver() as receiver:
+        yield receiver
 
 
 @pytest.fixture
-def receiver(_receiver_server: tuple[Receiver, str], alm_sim: AlmSim) -> Receiver:
-    receiver, url = _receiver_server
-    receiver.bodies.clear()
-    receiver.statuses.clear()
+def receiver(_receiver: WebhookReceiver, alm_sim: AlmSim) -> WebhookReceiver:
+    _receiver.clear()
     alm_sim.seed(learners=3, courses=2, learning_programs=1, certifications=1, badges=4, completions=0)
-    alm_sim.admin("PUT", "webhook", json={"url": url, "retry_base": 0.01, "retry_factor": 1})
-    return receiver
+    alm_sim.admin("PUT", "webhook", json={"url": _receiver.url, "retry_base": 0.01, "retry_factor": 1})
+    return _receiver
 
 
-def test_admin_completions_fire_batch_events_in_one_request(alm_sim: AlmSim, receiver: Receiver) -> None:
+def test_admin_completions_fire_batch_events_in_one_request(
+    alm_sim: AlmSim, receiver: WebhookReceiver
+) -> None:
     rows = [
         {"user_id": "10001", "lo_id": "course:101", "date_completed": "2026-05-01T09:00:00Z"},
         {"user_id": "10002", "lo_id": "course:102"},
@@ -414,7 +399,7 @@ def test_admin_completions_fire_batch_events_in_one_request(alm_sim: AlmSim, rec
 
 
 def test_learner_actions_fire_plain_events_with_iso_times_when_helpful(
-    alm_sim: AlmSim, receiver: Receiver
+    alm_sim: AlmSim, receiver: WebhookReceiver
 ) -> None:
     alm_sim.set_strict(False)
     alm_sim.admin("POST", "enrollments", json={"user_id": "10002", "lo_id": "learningProgram:103"})
@@ -427,7 +412,7 @@ def test_learner_actions_fire_plain_events_with_iso_times_when_helpful(
     assert completed["data"]["enrollmentSource"] == "SELF_ENROLL"
 
 
-def test_webhook_retries_until_200(alm_sim: AlmSim, receiver: Receiver) -> None:
+def test_webhook_retries_until_200(alm_sim: AlmSim, receiver: WebhookReceiver) -> None:
     receiver.statuses.extend([500, 503])
     alm_sim.admin("POST", "enrollments/complete", json={"user_id": "10001", "lo_id": "course:101"})
     assert alm_sim.simulator.webhooks.wait_idle(10)
@@ -441,7 +426,7 @@ def test_webhook_retries_until_200(alm_sim: AlmSim, receiver: Receiver) -> None:
     assert len({b["events"][0]["eventId"] for b in receiver.bodies}) == 1, "a retry resends the same event"
 
 
-def test_only_the_webhooks_trigger_events_are_sent(alm_sim: AlmSim, receiver: Receiver) -> None:
+def test_only_the_webhooks_trigger_events_are_sent(alm_sim: AlmSim, receiver: WebhookReceiver) -> None:
     alm_sim.admin("PUT", "webhook", json={"events": ["COURSE_COMPLETED", "COURSE_COMPLETED_BATCH"]})
     alm_sim.admin("POST", "enrollments", json={"user_id": "10001", "lo_id": "course:101"})
     rows = [{"user_id": "10001", "lo_id": "course:101"}, {"user_id": "10001", "lo_id": "certification:104"}]
@@ -451,7 +436,7 @@ def test_only_the_webhooks_trigger_events_are_sent(alm_sim: AlmSim, receiver: Re
 
 
 def test_one_envelope_at_a_time_a_retried_one_holds_back_the_next(
-    alm_sim: AlmSim, receiver: Receiver
+    alm_sim: AlmSim, receiver: WebhookReceiver
 ) -> None:
     receiver.statuses.extend([500, 500])
     alm_sim.admin("PUT", "webhook", json={"retry_base": 0.2})  # the second is queued before a retry
@@ -463,7 +448,7 @@ def test_one_envelope_at_a_time_a_retried_one_holds_back_the_next(
 
 
 def test_202_acknowledges_and_duplicates_resend_the_whole_envelope(
-    alm_sim: AlmSim, receiver: Receiver
+    alm_sim: AlmSim, receiver: WebhookReceiver
 ) -> None:
     receiver.statuses.append(202)
     alm_sim.admin("PUT", "webhook", json={"duplicate_rate": 1.0, "max_attempts": 2})
@@ -477,7 +462,7 @@ def test_202_acknowledges_and_duplicates_resend_the_whole_envelope(
 
 
 def test_a_webhook_never_acknowledged_is_disabled_after_its_last_retry(
-    alm_sim: AlmSim, receiver: Receiver
+    alm_sim: AlmSim, receiver: WebhookReceiver
 ) -> None:
     receiver.statuses.extend([503] * 3)
     alm_sim.admin("PUT", "webhook", json={"max_attempts": 3})

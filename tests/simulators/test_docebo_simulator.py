@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 import requests
-from fastapi import FastAPI, Request, Response
 
 from include.simulators.common.faults import FaultRule
 from include.simulators.common.people import learner
@@ -17,6 +16,7 @@ from include.simulators.docebo.__main__ import add_arguments, build_app
 from include.simulators.docebo.generator import generate_world
 from include.simulators.docebo.records import User
 from tests.fixtures.docebo import DoceboSim
+from tests.fixtures.simulator import WebhookReceiver
 
 AWARDS = "/learn/v1/certification/awards"
 EXTERNAL = "/learn/v1/external_training"
@@ -534,34 +534,17 @@ def test_faults_use_the_error_body_and_spare_admin(docebo_sim: DoceboSim) -> Non
 # --- webhooks ------------------------------------------------------------------------------------
 
 
-class Receiver:
-    """A small webhook receiver: records every body, answers the scripted statuses, then 200."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        self.statuses: list[int] = []
-        self.app = FastAPI()
-
-        @self.app.post("/hook")
-        async def hook(request: Request) -> Response:
-            self.bodies.append(await request.json())
-            return Response(status_code=self.statuses.pop(0) if self.statuses else 200)
-
-
 @pytest.fixture(scope="module")
-def _receiver_server() -> Iterator[tuple[Receiver, str]]:
-    receiver = Receiver()
-    with ThreadedServer(receiver.app) as server:
-        yield receiver, f"{server.url}/hook"
+def _receiver() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver() as receiver:
+        yield receiver
 
 
 @pytest.fixture
-def receiver(_receiver_server: tuple[Receiver, str], small_world: DoceboSim) -> Receiver:
-    receiver, url = _receiver_server
-    receiver.bodies.clear()
-    receiver.statuses.clear()
-    small_world.admin("PUT", "webhook", json={"url": url, "retry_base": 0.01, "retry_factor": 1})
-    return receiver
+def receiver(_receiver: WebhookReceiver, small_world: DoceboSim) -> WebhookReceiver:
+    _receiver.clear()
+    small_world.admin("PUT", "webhook", json={"url": _receiver.url, "retry_base": 0.01, "retry_factor": 1})
+    return _receiver
 
 
 def _completions(sim: DoceboSim) -> None:
@@ -573,7 +556,7 @@ def _completions(sim: DoceboSim) -> None:
     assert sim.simulator.webhooks.wait_idle(10)
 
 
-def test_webhook_single_payload_per_message(small_world: DoceboSim, receiver: Receiver) -> None:
+def test_webhook_single_payload_per_message(small_world: DoceboSim, receiver: WebhookReceiver) -> None:
     _completions(small_world)
     assert [b["event"] for b in receiver.bodies] == ["course.enrollment.completed"] * 2
     first = receiver.bodies[0]
@@ -584,7 +567,7 @@ def test_webhook_single_payload_per_message(small_world: DoceboSim, receiver: Re
     assert "payloads" not in first and first["message_id"] != receiver.bodies[1]["message_id"]
 
 
-def test_webhook_grouped_payloads(small_world: DoceboSim, receiver: Receiver) -> None:
+def test_webhook_grouped_payloads(small_world: DoceboSim, receiver: WebhookReceiver) -> None:
     small_world.admin("PUT", "webhook", json={"grouped": True})
     _completions(small_world)
     assert len(receiver.bodies) == 1
@@ -592,7 +575,7 @@ def test_webhook_grouped_payloads(small_world: DoceboSim, receiver: Receiver) ->
     assert "payload" not in receiver.bodies[0]
 
 
-def test_webhook_groups_hold_at_most_25_payloads(small_world: DoceboSim, receiver: Receiver) -> None:
+def test_webhook_groups_hold_at_most_25_payloads(small_world: DoceboSim, receiver: WebhookReceiver) -> None:
     small_world.seed(learners=10, courses=3, certifications=1, completions=0, awards=0)
     small_world.admin("PUT", "webhook", json={"grouped": True})
     learners = sorted(small_world.world.users)
@@ -605,14 +588,14 @@ def test_webhook_groups_hold_at_most_25_payloads(small_world: DoceboSim, receive
     assert len({b["message_id"] for b in receiver.bodies}) == 2
 
 
-def test_webhook_duplicates_delivered_bodies(small_world: DoceboSim, receiver: Receiver) -> None:
+def test_webhook_duplicates_delivered_bodies(small_world: DoceboSim, receiver: WebhookReceiver) -> None:
     small_world.admin("PUT", "webhook", json={"duplicate_rate": 1.0, "max_attempts": 2})
     _completions(small_world)
     ids = [b["message_id"] for b in receiver.bodies]
     assert len(ids) == 4 and len(set(ids)) == 2, "each message arrives twice, with the same id"
 
 
-def test_webhook_retries_until_200(small_world: DoceboSim, receiver: Receiver) -> None:
+def test_webhook_retries_until_200(small_world: DoceboSim, receiver: WebhookReceiver) -> None:
     receiver.statuses.extend([500, 201])
     body = {"id_cert": 902, "user_id": 10003, "issued_on": "2026-03-01"}
     small_world.admin("POST", "certifications/award", json=body)
@@ -627,7 +610,7 @@ def test_webhook_retries_until_200(small_world: DoceboSim, receiver: Receiver) -
     assert receiver.bodies[-1]["payload"]["certification_code"] == "CERT-002"
 
 
-def test_webhook_retries_are_bounded(small_world: DoceboSim, receiver: Receiver) -> None:
+def test_webhook_retries_are_bounded(small_world: DoceboSim, receiver: WebhookReceiver) -> None:
     small_world.admin("PUT", "webhook", json={"max_attempts": 2})
     receiver.statuses.extend([503] * 5)
     award = small_world.admin(

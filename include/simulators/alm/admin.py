@@ -16,11 +16,13 @@ from fastapi import APIRouter, Body, Request, Response
 
 from include.simulators.alm.generator import generate_world
 from include.simulators.alm.ratelimit import RateLimiter
-from include.simulators.alm.records import ApiRefusal, iso, parse_time
+from include.simulators.alm.records import iso, parse_time
 from include.simulators.alm.state import AlmState
 from include.simulators.alm.webhooks import WebhookSender
+from include.simulators.common.refusal import ApiRefusal
 from include.simulators.common.strictness import mode_admin_router
 from include.simulators.common.webhooks import webhook_admin_router
+from include.simulators.common.world import snapshot_admin_router
 
 SEED_SIZES = (
     "learners",
@@ -59,18 +61,10 @@ def admin_router(state: AlmState, webhooks: WebhookSender, limiter: RateLimiter)
         state.load(generate_world(int(body.get("seed", 0)), **sizes, **extra))
         return state.world.counts()
 
-    @router.get("/snapshot")
-    def save_snapshot() -> dict[str, Any]:
-        return state.snapshot()
+    def not_a_snapshot(reason: str) -> ApiRefusal:
+        return ApiRefusal(400, f"snapshot: not an ALM simulator snapshot ({reason})")
 
-    @router.put("/snapshot")
-    def load_snapshot(body: dict[str, Any] = Body(...)) -> dict[str, int]:
-        try:
-            state.restore(body)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ApiRefusal(400, f"snapshot: not an ALM simulator snapshot ({exc})") from None
-        return state.world.counts()
-
+    router.include_router(snapshot_admin_router(state, not_a_snapshot))
     router.include_router(webhook_admin_router(webhooks, lambda message: ApiRefusal(400, message)))
     router.include_router(mode_admin_router(state.mode))
 

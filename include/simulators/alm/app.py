@@ -13,13 +13,14 @@ from starlette.exceptions import HTTPException
 
 from include.simulators.alm.admin import admin_router
 from include.simulators.alm.ratelimit import RateLimiter, RateLimitMiddleware
-from include.simulators.alm.records import ApiRefusal
 from include.simulators.alm.routes import PREFIX, api_router
 from include.simulators.alm.state import AlmState
-from include.simulators.alm.tokens import SEVEN_DAYS, OAuthRefusal, TokenIssuer
+from include.simulators.alm.tokens import SEVEN_DAYS, TokenIssuer
 from include.simulators.alm.unconfirmed import JSON_API, error_body
 from include.simulators.alm.webhooks import WebhookConfig, WebhookSender
 from include.simulators.common.inflight import InflightCounter, count_inflight
+from include.simulators.common.oauth import answer_oauth_refusals
+from include.simulators.common.refusal import ApiRefusal
 from include.simulators.common.server import SimulatorControl, install_control, simulator_app
 
 
@@ -85,12 +86,8 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 def _install_error_handlers(app: FastAPI) -> None:
-    """OAuth errors in their (invented) OAuth form; every other error in the error body."""
-
-    @app.exception_handler(OAuthRefusal)
-    async def oauth_refusal(_: Request, exc: OAuthRefusal) -> JSONResponse:
-        body = {"error": exc.error, "error_description": exc.description}
-        return JSONResponse(body, status_code=exc.status)
+    """OAuth errors in their (invented) RFC 6749 form; every other error in the error body."""
+    answer_oauth_refusals(app)
 
     @app.exception_handler(ApiRefusal)
     async def refusal(_: Request, exc: ApiRefusal) -> JSONResponse:

@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 
 from starlette.requests import Request
 
-from include.simulators.alm.records import ApiRefusal
 from include.simulators.alm.state import AlmState
 from include.simulators.alm.unconfirmed import (
     HELPFUL_PAGE_SIZE,
@@ -17,6 +16,7 @@ from include.simulators.alm.unconfirmed import (
     MAX_PAGE_SIZE_WITH_INCLUDE,
     STRICT_PAGE_SIZE,
 )
+from include.simulators.common.refusal import ApiRefusal
 
 LIMIT, CURSOR, OFFSET = "page[limit]", "page[cursor]", "page[offset]"
 PAGE_PARAMS = (LIMIT, CURSOR, OFFSET)

@@ -1,5 +1,4 @@
-"""The ALM world's records, the world itself (with its JSON snapshot form) and the refusal
-raised for a bad request.
+"""The ALM world's records and the world itself (with its JSON snapshot form).
 
 Times are ISO 8601 texts in ALM's ``YYYY-MM-DDTHH:MM:SS.mmmZ`` form, so they sort as text.
 Ids are strings, as in the API (``"10001"``, ``"course:101"``, ``"course:101_1"``).
@@ -7,18 +6,11 @@ Ids are strings, as in the API (``"10001"``, ``"course:101"``, ``"course:101_1"`
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-
-class ApiRefusal(Exception):
-    """Answer ``status`` with the error body."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+from include.simulators.common import world as common
 
 
 def iso(moment: datetime) -> str:
@@ -103,20 +95,15 @@ class UserBadge:
 
 
 @dataclass
-class World:
-    """Records by id; enrollments by ``(user_id, lo_id)``."""
+class World(common.World):
+    """Records by id; enrollments by ``(user_id, lo_id)``; ``next_id`` numbers badges, learning
+    objects and users."""
 
     users: dict[str, User] = field(default_factory=dict)
     learning_objects: dict[str, LearningObject] = field(default_factory=dict)
     enrollments: dict[tuple[str, str], Enrollment] = field(default_factory=dict)
     badges: dict[str, Badge] = field(default_factory=dict)
     user_badges: dict[str, UserBadge] = field(default_factory=dict)
-    next_id: int = 1  # server-assigned numbers (badges, learning objects, users)
-
-    def take_id(self) -> int:
-        value = self.next_id
-        self.next_id += 1
-        return value
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -139,6 +126,3 @@ class World:
             user_badges={r.id: r for r in (UserBadge(**row) for row in data["user_badges"])},
             next_id=int(data["next_id"]),
         )
-
-    def counts(self) -> dict[str, int]:
-        return {f.name: len(getattr(self, f.name)) for f in fields(self) if f.name != "next_id"}

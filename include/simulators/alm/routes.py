@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from include.simulators.alm.jsonapi import CURSOR, LIMIT, OFFSET, includes, one, page_of
-from include.simulators.alm.records import ApiRefusal, Enrollment, parse_time
+from include.simulators.alm.records import Enrollment, parse_time
 from include.simulators.alm.state import LO_TYPES, AlmState
 from include.simulators.alm.unconfirmed import (
     COMPLETED_FROM_FILTER,
@@ -26,6 +26,8 @@ from include.simulators.alm.unconfirmed import (
     USER_EMAIL_FILTER,
     USER_IDS_FILTER,
 )
+from include.simulators.common.refusal import ApiRefusal
+from include.simulators.common.strictness import unknown_parameter_counter
 
 PREFIX = "/primeapi/v2"
 
@@ -45,23 +47,14 @@ def api_router(state: AlmState) -> APIRouter:
     def authorized(request: Request) -> None:
         state.tokens.authorize(request.headers.get("authorization"), state.mode.strict)
 
-    def count_unknown_parameters(request: Request) -> None:
-        """A query parameter the route does not declare is ignored, as by any server: count it."""
-        route = request.scope.get("route")
-        known = {param.alias for param in getattr(getattr(route, "dependant", None), "query_params", [])}
-        state.mode.ignore(name for name in dict.fromkeys(request.query_params) if name not in known)
-
-    def helpful(request: Request, names: tuple[str, ...]) -> bool:
-        """Whether to apply the unconfirmed filters ``names``; strict counts those sent as ignored."""
-        if not state.mode.strict:
-            return True
-        state.mode.ignore(name for name in names if name in request.query_params)
-        return False
-
     router = APIRouter(
         prefix=PREFIX,
         default_response_class=JsonApiResponse,
-        dependencies=[Depends(acceptable), Depends(authorized), Depends(count_unknown_parameters)],
+        dependencies=[
+            Depends(acceptable),
+            Depends(authorized),
+            Depends(unknown_parameter_counter(state.mode)),
+        ],
     )
     world = lambda: state.world  # noqa: E731 -- the world is replaced on reset/seed/restore
 
@@ -96,7 +89,7 @@ def api_router(state: AlmState) -> APIRouter:
         cursor: str | None = cursor_q,
         offset: int | None = offset_q,
     ) -> dict[str, Any]:
-        if not helpful(request, UNCONFIRMED_USER_FILTERS):
+        if not state.mode.helpful(request, UNCONFIRMED_USER_FILTERS):
             ids = email = None
         wanted = frozenset(_csv(ids)) if ids else None
         needle = email.strip().lower() if email else None
@@ -187,7 +180,7 @@ def api_router(state: AlmState) -> APIRouter:
         cursor: str | None = cursor_q,
         offset: int | None = offset_q,
     ) -> dict[str, Any]:
-        if not helpful(request, UNCONFIRMED_ENROLLMENT_FILTERS):
+        if not state.mode.helpful(request, UNCONFIRMED_ENROLLMENT_FILTERS):
             states = completed_from = None
         types, wanted = _lo_types(lo_types), frozenset(_csv(states)) if states else None
         low = _moment(completed_from, COMPLETED_FROM_FILTER)

@@ -8,12 +8,10 @@ lists are cached until the next change, so paging a large list sorts it once.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from include.simulators.alm.records import (
-    ApiRefusal,
     Badge,
     Enrollment,
     LearningObject,
@@ -30,14 +28,14 @@ from include.simulators.alm.unconfirmed import (
     EXTERNAL_BADGE_PROVIDER,
     USER_BADGE_LO_MODEL,
 )
-from include.simulators.common.strictness import ServerMode
+from include.simulators.common.refusal import ApiRefusal
+from include.simulators.common.world import WorldState
 
 Event = tuple[str, dict[str, Any]]
 Listener = Callable[[list[Event]], None]
 LO_TYPES = ("course", "learningProgram", "certification", "jobAid")
 EVENT_PREFIX = {"course": "COURSE", "learningProgram": "LEARNING_PATH", "certification": "CERTIFICATION"}
 BADGE_STATES = ("Active", "Retired")
-CACHE_SIZE = 32
 
 
 def event_name(lo_type: str, action: str, by_admin: bool) -> str | None:
@@ -52,43 +50,14 @@ def ref(kind: str, record_id: str) -> dict[str, Any]:
     return {"data": {"id": record_id, "type": kind}}
 
 
-class AlmState:
+class AlmState(WorldState[World]):
     """One account: its OAuth client, world and listeners. Read ``world`` directly in tests."""
 
     def __init__(self, tokens: TokenIssuer, *, strict: bool = True) -> None:
+        super().__init__(World, strict=strict)
         self.tokens = tokens
-        self.mode = ServerMode(strict)
-        self.world = World()
-        self.lock = threading.RLock()
         self.listeners: list[Listener] = []
         self.public_url: str | None = None  # written into links instead of the request's base
-        self._cache: dict[tuple[Any, ...], list[Any]] = {}
-
-    # --- whole world ------------------------------------------------------------------------
-
-    def load(self, world: World) -> None:
-        with self.lock:
-            self.world = world
-            self._cache.clear()
-
-    def reset(self) -> None:
-        self.load(World())
-
-    def snapshot(self) -> dict[str, Any]:
-        with self.lock:
-            return self.world.to_json()
-
-    def restore(self, data: dict[str, Any]) -> None:
-        self.load(World.from_json(data))
-
-    def cached(self, key: tuple[Any, ...], build: Callable[[], Iterable[Any]]) -> list[Any]:
-        """The list for ``key`` (built under the lock), reused until the world changes."""
-        with self.lock:
-            if key not in self._cache:
-                if len(self._cache) >= CACHE_SIZE:
-                    self._cache.pop(next(iter(self._cache)))
-                self._cache[key] = list(build())
-            return self._cache[key]
 
     # --- look-ups ---------------------------------------------------------------------------
 

@@ -8,44 +8,31 @@ expired, a new one. Refresh tokens do not expire (undocumented: they stay until 
 from __future__ import annotations
 
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from include.simulators.alm.records import ApiRefusal
 from include.simulators.alm.unconfirmed import ACCOUNT_ID, AUTH_SCHEME, HELPFUL_AUTH_SCHEMES, SCOPE
+from include.simulators.common.oauth import OAuthClient, OAuthRefusal
+from include.simulators.common.refusal import ApiRefusal
 
 SEVEN_DAYS = 7 * 24 * 3600.0
 
 
-class OAuthRefusal(Exception):
-    """An OAuth error answer: ``{"error": ..., "error_description": ...}`` (invented shape)."""
-
-    def __init__(self, status: int, error: str, description: str) -> None:
-        super().__init__(description)
-        self.status = status
-        self.error = error
-        self.description = description
-
-
 @dataclass
-class TokenIssuer:
-    """The account's one OAuth client, its refresh tokens and the access tokens handed out."""
+class TokenIssuer(OAuthClient):
+    """The account's one OAuth client, its refresh tokens and the access tokens handed out;
+    OAuth errors in the RFC 6749 form (an invented shape for ALM, see :mod:`.unconfirmed`)."""
 
-    client_id: str
-    client_secret: str
     lifetime: float = SEVEN_DAYS
     _codes: set[str] = field(default_factory=set)
     _refresh: dict[str, str | None] = field(default_factory=dict)  # refresh -> current access
-    _access: dict[str, float] = field(default_factory=dict)  # access -> expiry (epoch seconds)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # --- the endpoints ------------------------------------------------------------------------
 
     def exchange_code(self, form: dict[str, Any]) -> dict[str, Any]:
         """``POST /oauth/token``: ``grant_type=authorization_code``, ``code``, client, ``redirect_uri``."""
-        self._client(form)
+        self._check_client(form)
         if form.get("grant_type") != "authorization_code":
             raise OAuthRefusal(400, "unsupported_grant_type", "grant_type must be authorization_code")
         if not form.get("redirect_uri"):
@@ -60,7 +47,7 @@ class TokenIssuer:
 
     def refresh(self, form: dict[str, Any]) -> dict[str, Any]:
         """``POST /oauth/token/refresh``: the same access token while it is valid, else a new one."""
-        self._client(form)
+        self._check_client(form)
         refresh = str(form.get("refresh_token") or "")
         with self._lock:
             if refresh not in self._refresh:
@@ -85,10 +72,7 @@ class TokenIssuer:
 
     def authorize(self, header: str | None, strict: bool) -> None:
         """Refuse (401) an API request without a current token in an accepted scheme."""
-        scheme, _, token = (header or "").partition(" ")
-        schemes = (AUTH_SCHEME,) if strict else HELPFUL_AUTH_SCHEMES
-        with self._lock:
-            expiry = self._access.get(token.strip()) if scheme.lower() in schemes else None
+        expiry = self._expiry_in(header, (AUTH_SCHEME,) if strict else HELPFUL_AUTH_SCHEMES)
         if expiry is None:
             raise ApiRefusal(401, "Invalid or missing access token")
         if expiry <= time.time():
@@ -110,11 +94,6 @@ class TokenIssuer:
             self._refresh.setdefault(refresh, None)
             return refresh
 
-    def expire_all(self) -> None:
-        """Every access token is expired now (refresh tokens stay usable)."""
-        with self._lock:
-            self._access = dict.fromkeys(self._access, 0.0)
-
     def revoke_all(self) -> None:
         """No refresh or access token works any more (codes too)."""
         with self._lock:
@@ -129,14 +108,9 @@ class TokenIssuer:
 
     # --- internals ----------------------------------------------------------------------------
 
-    def _client(self, form: dict[str, Any]) -> None:
-        if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
-            raise OAuthRefusal(401, "invalid_client", "The client credentials are invalid")
-
     def _mint(self, refresh: str) -> str:
-        access = secrets.token_hex(20)
-        self._access[access] = time.time() + self.lifetime
-        self._refresh[refresh] = access
+        """A new access token, from now on the one of ``refresh``."""
+        self._refresh[refresh] = access = self._issue_access()
         return access
 
     def _answer(self, refresh: str, access: str) -> dict[str, Any]:

@@ -9,9 +9,9 @@ see that a client relied on something the server did not do.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Request
 
 from include.simulators.common.faults import KeyCounter
 
@@ -28,9 +28,29 @@ class ServerMode:
         for name in names:
             self.ignored.add(name)
 
+    def helpful(self, request: Request, names: Iterable[str]) -> bool:
+        """Whether to apply the unconfirmed filters ``names``; strict counts those the request
+        sent as ignored."""
+        if not self.strict:
+            return True
+        self.ignore(name for name in names if name in request.query_params)
+        return False
+
     def reset(self, strict: bool = True) -> None:
         self.strict = strict
         self.ignored.reset()
+
+
+def unknown_parameter_counter(mode: ServerMode) -> Callable[[Request], None]:
+    """A route dependency: a query parameter the route does not declare is ignored, as by any
+    server, so ``mode`` counts it."""
+
+    def count_unknown_parameters(request: Request) -> None:
+        route = request.scope.get("route")
+        known = {param.alias for param in getattr(getattr(route, "dependant", None), "query_params", [])}
+        mode.ignore(name for name in dict.fromkeys(request.query_params) if name not in known)
+
+    return count_unknown_parameters
 
 
 def mode_admin_router(mode: ServerMode) -> APIRouter:

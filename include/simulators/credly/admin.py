@@ -10,10 +10,10 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Response
 
+from include.simulators.common.refusal import ApiRefusal
 from include.simulators.common.strictness import mode_admin_router
 from include.simulators.common.webhooks import webhook_admin_router
 from include.simulators.credly.generator import generate_world
-from include.simulators.credly.records import ApiRefusal
 from include.simulators.credly.state import CredlyState
 from include.simulators.credly.webhooks import WebhookSender
 

@@ -16,10 +16,11 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from include.simulators.common.inflight import InflightCounter, count_inflight
+from include.simulators.common.refusal import ApiRefusal
 from include.simulators.common.server import SimulatorControl, install_control, simulator_app
 from include.simulators.credly.admin import admin_router
 from include.simulators.credly.query import parse_filter
-from include.simulators.credly.records import ApiRefusal, event_json, slim_badge_json
+from include.simulators.credly.records import event_json, slim_badge_json
 from include.simulators.credly.state import CredlyState
 from include.simulators.credly.unconfirmed import (
     BATCH_MAX,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from include.simulators.credly.records import ApiRefusal, Badge, Template, iso
+from include.simulators.common.refusal import ApiRefusal
+from include.simulators.credly.records import Badge, Template, iso
 from include.simulators.credly.unconfirmed import (
     BADGE_DATE_FILTER_FIELDS,
     TEMPLATE_DATE_FILTER_FIELDS,

@@ -17,15 +17,6 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
-class ApiRefusal(Exception):
-    """An API answer other than success: the status and the ``data.message`` text."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
 @dataclass(slots=True)
 class Template:
     """A badge template; ``badge_expiry_days`` is the template's default badge lifetime."""

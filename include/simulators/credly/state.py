@@ -17,10 +17,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from include.simulators.common.refusal import ApiRefusal
 from include.simulators.common.strictness import ServerMode
 from include.simulators.credly import query
 from include.simulators.credly.records import (
-    ApiRefusal,
     Badge,
     Event,
     Template,

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Body, Response
 
 from include.simulators.common.strictness import mode_admin_router
 from include.simulators.common.webhooks import webhook_admin_router
+from include.simulators.common.world import snapshot_admin_router
 from include.simulators.docebo import checks
 from include.simulators.docebo.generator import generate_world
 from include.simulators.docebo.records import ApiRefusal
@@ -41,18 +42,10 @@ def admin_router(state: DoceboState, webhooks: WebhookSender) -> APIRouter:
         state.load(generate_world(int(body.get("seed", 0)), **sizes, **dates))
         return state.world.counts()
 
-    @router.get("/snapshot")
-    def save_snapshot() -> dict[str, Any]:
-        return state.snapshot()
+    def not_a_snapshot(reason: str) -> ApiRefusal:
+        return ApiRefusal(400, f"snapshot: not a Docebo simulator snapshot ({reason})", "snapshot")
 
-    @router.put("/snapshot")
-    def load_snapshot(body: dict[str, Any] = Body(...)) -> dict[str, int]:
-        try:
-            state.restore(body)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ApiRefusal(400, f"snapshot: not a Docebo simulator snapshot ({exc})", "snapshot") from None
-        return state.world.counts()
-
+    router.include_router(snapshot_admin_router(state, not_a_snapshot))
     router.include_router(webhook_admin_router(webhooks, lambda message: ApiRefusal(400, message)))
     router.include_router(mode_admin_router(state.mode))
 

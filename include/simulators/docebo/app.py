@@ -12,12 +12,13 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from include.simulators.common.inflight import InflightCounter, count_inflight
+from include.simulators.common.oauth import answer_oauth_refusals
 from include.simulators.common.server import SimulatorControl, install_control, simulator_app
 from include.simulators.docebo.admin import admin_router
 from include.simulators.docebo.records import ApiRefusal
 from include.simulators.docebo.routes import api_router
 from include.simulators.docebo.state import DoceboState
-from include.simulators.docebo.tokens import OAuthRefusal, TokenIssuer
+from include.simulators.docebo.tokens import TokenIssuer
 from include.simulators.docebo.unconfirmed import error_body
 from include.simulators.docebo.webhooks import WebhookConfig, WebhookSender
 
@@ -47,7 +48,13 @@ def build_simulator(
 ) -> DoceboSimulator:
     """A fresh, empty tenant with one OAuth2 app and one Superadmin; ``strict=False`` serves the
     helpful forms of unconfirmed behaviour (see :mod:`.unconfirmed`)."""
-    tokens = TokenIssuer(client_id, client_secret, admin_username, admin_password, token_lifetime)
+    tokens = TokenIssuer(
+        client_id,
+        client_secret,
+        lifetime=token_lifetime,
+        admin_username=admin_username,
+        admin_password=admin_password,
+    )
     state = DoceboState(tokens, domain, strict=strict)
     webhooks = WebhookSender(domain, webhook)
     state.listeners.append(webhooks.notify)
@@ -85,11 +92,7 @@ class ApiVersionHeader:
 
 def _install_error_handlers(app: FastAPI) -> None:
     """OAuth errors in RFC 6749 form; every other error in the (unconfirmed) error body."""
-
-    @app.exception_handler(OAuthRefusal)
-    async def oauth_refusal(_: Request, exc: OAuthRefusal) -> JSONResponse:
-        body = {"error": exc.error, "error_description": exc.description}
-        return JSONResponse(body, status_code=exc.status)
+    answer_oauth_refusals(app)
 
     @app.exception_handler(ApiRefusal)
     async def refusal(_: Request, exc: ApiRefusal) -> JSONResponse:

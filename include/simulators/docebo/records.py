@@ -10,17 +10,17 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from include.simulators.common import refusal as common
+
 DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2})?$")
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-class ApiRefusal(Exception):
-    """Answer ``status`` with the error body; ``field`` names the offending input, if any."""
+class ApiRefusal(common.ApiRefusal):
+    """Answer ``status`` with Docebo's error body; ``field`` names the offending input, if any."""
 
     def __init__(self, status: int, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+        super().__init__(status, message)
         self.field = field
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
+from include.simulators.common.strictness import unknown_parameter_counter
 from include.simulators.docebo import checks
 from include.simulators.docebo.paging import DEFAULT_PAGE_SIZE, one, page_of, unpaged
 from include.simulators.docebo.records import ApiRefusal
@@ -35,20 +36,7 @@ def api_router(state: DoceboState) -> APIRouter:
     def authorized(request: Request) -> None:
         state.tokens.check(request.headers.get("authorization"))
 
-    def count_unknown_parameters(request: Request) -> None:
-        """A query parameter the route does not declare is ignored, as by any server: count it."""
-        route = request.scope.get("route")
-        known = {param.alias for param in getattr(getattr(route, "dependant", None), "query_params", [])}
-        state.mode.ignore(name for name in dict.fromkeys(request.query_params) if name not in known)
-
-    def helpful(request: Request, names: tuple[str, ...]) -> bool:
-        """Whether to apply the unconfirmed filters ``names``; strict counts those sent as ignored."""
-        if not state.mode.strict:
-            return True
-        state.mode.ignore(name for name in names if name in request.query_params)
-        return False
-
-    router = APIRouter(dependencies=[Depends(authorized), Depends(count_unknown_parameters)])
+    router = APIRouter(dependencies=[Depends(authorized), Depends(unknown_parameter_counter(state.mode))])
     world = lambda: state.world  # noqa: E731 -- the world is replaced on reset/seed/restore
 
     def paged(request: Request, key: tuple[Any, ...], build: Any, render: Any, page: int, size: int) -> dict:
@@ -147,7 +135,7 @@ def api_router(state: DoceboState) -> APIRouter:
             plans = [world().learning_plans.get(plan_id) for plan_id in id_learning_plan]
             in_plans = frozenset(course for plan in plans if plan for course in plan.course_ids)
             courses = in_plans if courses is None else courses & in_plans
-        if not helpful(request, UNCONFIRMED_ENROLLMENT_FILTERS):
+        if not state.mode.helpful(request, UNCONFIRMED_ENROLLMENT_FILTERS):
             completed_from = completed_to = None
         low = checks.date_bound(completed_from, COMPLETED_FROM, upper=False)
         high = checks.date_bound(completed_to, COMPLETED_TO, upper=True)
@@ -194,7 +182,7 @@ def api_router(state: DoceboState) -> APIRouter:
         page: int = 1,
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> dict[str, Any]:
-        if not helpful(request, UNCONFIRMED_LP_ENROLLMENT_FILTERS):
+        if not state.mode.helpful(request, UNCONFIRMED_LP_ENROLLMENT_FILTERS):
             status = completed_from = completed_to = None
         plans, users, statuses = _set(learning_plan_id), _set(user_id), _set(status)
         low = checks.date_bound(completed_from, COMPLETED_FROM, upper=False)
@@ -241,7 +229,7 @@ def api_router(state: DoceboState) -> APIRouter:
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> dict[str, Any]:
         users, certs, statuses = _set(user_id), _set(id_cert), _set(status)
-        if not helpful(request, UNCONFIRMED_AWARD_FILTERS):
+        if not state.mode.helpful(request, UNCONFIRMED_AWARD_FILTERS):
             updated_from = None
         since = checks.date_bound(updated_from, AWARD_UPDATED_FROM, upper=False)
 
@@ -279,7 +267,7 @@ def api_router(state: DoceboState) -> APIRouter:
         page: int = 1,
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> dict[str, Any]:
-        users = _set(user_id) if helpful(request, UNCONFIRMED_EXTERNAL_TRAINING_FILTERS) else None
+        users = _set(user_id) if state.mode.helpful(request, UNCONFIRMED_EXTERNAL_TRAINING_FILTERS) else None
 
         def build() -> Any:
             rows = world().external_training.values()

@@ -8,12 +8,11 @@ Filtered lists are cached until the next change, so paging a large list scans it
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from include.simulators.common.strictness import ServerMode
+from include.simulators.common.world import WorldState
 from include.simulators.docebo import checks
 from include.simulators.docebo.records import (
     ApiRefusal,
@@ -36,57 +35,37 @@ from include.simulators.docebo.unconfirmed import (
 from include.simulators.docebo.world import World
 
 Listener = Callable[[str, list[dict[str, Any]]], None]
-CACHE_SIZE = 32
 
 
 def now_text() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-class DoceboState:
+class DoceboState(WorldState[World]):
     """One tenant: OAuth app, world, listeners. Read ``world`` directly in tests."""
 
     def __init__(
         self, tokens: TokenIssuer, domain: str = "acme.docebosaas.com", *, strict: bool = True
     ) -> None:
+        super().__init__(World, strict=strict)
         self.tokens = tokens
         self.domain = domain
-        self.mode = ServerMode(strict)
-        self.world = World()
-        self.lock = threading.RLock()
         self.listeners: list[Listener] = []
-        self._cache: dict[tuple[Any, ...], list[Any]] = {}
         self._held: dict[tuple[int, int], int] | None = None  # (user, cert) -> active award id
 
     # --- whole world ------------------------------------------------------------------------
 
     def load(self, world: World) -> None:
         with self.lock:
-            self.world = world
-            self._cache.clear()
+            super().load(world)
             self._held = None
 
     def reset(self) -> None:
-        self.load(World())
+        """An empty world and no tokens."""
+        super().reset()
         self.tokens.reset()
 
-    def snapshot(self) -> dict[str, Any]:
-        with self.lock:
-            return self.world.to_json()
-
-    def restore(self, data: dict[str, Any]) -> None:
-        self.load(World.from_json(data))
-
     # --- reads ------------------------------------------------------------------------------
-
-    def cached(self, key: tuple[Any, ...], build: Callable[[], Iterable[Any]]) -> list[Any]:
-        """The list for ``key`` (built under the lock), reused until the world changes."""
-        with self.lock:
-            if key not in self._cache:
-                if len(self._cache) >= CACHE_SIZE:
-                    self._cache.pop(next(iter(self._cache)))
-                self._cache[key] = list(build())
-            return self._cache[key]
 
     def user(self, user_id: int) -> Any:
         return _found(self.world.users.get(user_id), "User", user_id)

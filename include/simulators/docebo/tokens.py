@@ -7,43 +7,28 @@ on demand). An unknown or expired bearer token is refused with 401.
 from __future__ import annotations
 
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from include.simulators.common.oauth import OAuthClient, OAuthRefusal
 from include.simulators.docebo.records import ApiRefusal
 
 GRANTS = ("client_credentials", "password", "refresh_token")
 
 
-class OAuthRefusal(Exception):
-    """An RFC 6749 error answer: ``{"error": ..., "error_description": ...}``."""
-
-    def __init__(self, status: int, error: str, description: str) -> None:
-        super().__init__(description)
-        self.status = status
-        self.error = error
-        self.description = description
-
-
 @dataclass
-class TokenIssuer:
+class TokenIssuer(OAuthClient):
     """The one OAuth2 app of the tenant, its Superadmin, and the tokens handed out."""
 
-    client_id: str
-    client_secret: str
+    lifetime: float = 3600.0
     admin_username: str = "superadmin"
     admin_password: str = "superadmin-password"
-    lifetime: float = 3600.0
-    _access: dict[str, float] = field(default_factory=dict)  # token -> expiry (epoch seconds)
     _refresh: set[str] = field(default_factory=set)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def grant(self, form: dict[str, Any]) -> dict[str, Any]:
         """Answer a token request (the form fields of ``POST /oauth2/token``)."""
-        if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
-            raise OAuthRefusal(401, "invalid_client", "The client credentials are invalid")
+        self._check_client(form)
         grant_type = form.get("grant_type")
         if grant_type not in GRANTS:
             raise OAuthRefusal(
@@ -58,8 +43,7 @@ class TokenIssuer:
                 if form.get("refresh_token") not in self._refresh:
                     raise OAuthRefusal(400, "invalid_grant", "Invalid refresh token")
                 self._refresh.discard(form["refresh_token"])
-            access, refresh = secrets.token_hex(20), secrets.token_hex(20)
-            self._access[access] = time.time() + self.lifetime
+            access, refresh = self._issue_access(), secrets.token_hex(20)
             self._refresh.add(refresh)
         return {
             "access_token": access,
@@ -71,18 +55,11 @@ class TokenIssuer:
 
     def check(self, authorization: str | None) -> None:
         """Refuse (401) a request without a current ``Bearer`` token."""
-        scheme, _, token = (authorization or "").partition(" ")
-        with self._lock:
-            expiry = self._access.get(token.strip()) if scheme.lower() == "bearer" else None
+        expiry = self._expiry_in(authorization, ("bearer",))
         if expiry is None:
             raise ApiRefusal(401, "Invalid access token")
         if expiry <= time.time():
             raise ApiRefusal(401, "The access token provided has expired")
-
-    def expire_all(self) -> None:
-        """Make every issued access token expired (refresh tokens stay usable)."""
-        with self._lock:
-            self._access = dict.fromkeys(self._access, 0.0)
 
     def reset(self) -> None:
         with self._lock:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from include.simulators.common import world as common
 from include.simulators.docebo.records import (
     Award,
     Certification,
@@ -19,8 +20,9 @@ from include.simulators.docebo.records import (
 
 
 @dataclass
-class World:
-    """Records by id; enrollments by ``(user_id, course_id)`` / ``(user_id, learning_plan_id)``."""
+class World(common.World):
+    """Records by id; enrollments by ``(user_id, course_id)`` / ``(user_id, learning_plan_id)``;
+    ``next_id`` numbers awards, external training, fields and options."""
 
     users: dict[int, User] = field(default_factory=dict)
     courses: dict[int, Course] = field(default_factory=dict)
@@ -31,12 +33,6 @@ class World:
     awards: dict[int, Award] = field(default_factory=dict)
     external_training: dict[int, ExternalTraining] = field(default_factory=dict)
     course_fields: dict[int, CourseField] = field(default_factory=dict)
-    next_id: int = 1  # server-assigned ids (awards, external training, fields, options)
-
-    def take_id(self) -> int:
-        value = self.next_id
-        self.next_id += 1
-        return value
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -84,6 +80,3 @@ class World:
             course_fields={r.id: r for r in course_fields},
             next_id=int(data["next_id"]),
         )
-
-    def counts(self) -> dict[str, int]:
-        return {f.name: len(getattr(self, f.name)) for f in fields(self) if f.name != "next_id"}

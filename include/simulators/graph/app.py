@@ -10,9 +10,10 @@ from fastapi import APIRouter, Body, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from include.simulators.common.inflight import InflightCounter, count_inflight
+from include.simulators.common.oauth import answer_oauth_refusals
 from include.simulators.common.server import SimulatorControl, install_control, simulator_app
 from include.simulators.graph import unconfirmed as u
-from include.simulators.graph.state import GraphRefusal, GraphState, OAuthRefusal
+from include.simulators.graph.state import GraphRefusal, GraphState
 
 CONNECTIONS = "/v1.0/external/connections"
 GRAPH_CODES = {
@@ -48,9 +49,7 @@ def build_simulator(tenant_id: str, client_id: str, client_secret: str) -> Graph
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
         return JSONResponse(error_body(exc.status, exc.code, exc.message), exc.status, headers=headers)
 
-    @app.exception_handler(OAuthRefusal)
-    async def oauth_refusal(_: Request, exc: OAuthRefusal) -> JSONResponse:
-        return JSONResponse({"error": exc.error, "error_description": exc.description}, exc.status)
+    answer_oauth_refusals(app)  # the identity platform's errors are in the RFC 6749 form
 
     @app.post("/{tenant}/oauth2/v2.0/token")
     async def token(tenant: str, request: Request) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from include.simulators.common.oauth import OAuthRefusal
 from include.simulators.graph import unconfirmed as u
 
 
@@ -21,14 +22,6 @@ class GraphRefusal(Exception):
     def __init__(self, status: int, code: str, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.retry_after = status, code, message, retry_after
-
-
-class OAuthRefusal(Exception):
-    """An identity-platform error answer: ``{"error": ..., "error_description": ...}``."""
-
-    def __init__(self, status: int, error: str, description: str) -> None:
-        super().__init__(description)
-        self.status, self.error, self.description = status, error, description
 
 
 @dataclass
