@@ -64,7 +64,7 @@ with DAG(
     max_active_runs=1,
     doc_md=__doc__,
     default_args={"owner": "credly-sync", "retries": 1, "retry_delay": timedelta(seconds=20)},
-    tags=["credly-sync", "credly", "docebo", "webhooks"],
+    tags=["credly-sync", "credly", "docebo", "alm", "webhooks"],
 ):
     PlanLmsEventsOperator(task_id="plan_lms_events") >> [
         IssueBadgesOperator(task_id="issue_badges", max_workers=8),

@@ -105,7 +105,7 @@ for dag_id, schedule, full in (
         params={**sync_params(full_reconcile=full), **allow_mass_revocation_param()},
         doc_md=__doc__,
         default_args={"owner": "credly-sync", "retries": 2, "retry_delay": timedelta(minutes=2)},
-        tags=["credly-sync", "credly", "docebo", "badges"],
+        tags=["credly-sync", "credly", "docebo", "alm", "badges"],
     ):
         plan = PlanLmsToCredlyOperator(task_id="plan_badges")
         # a pool slot per call in flight: every apply task of every run shares CREDLY_API_POOL
