@@ -92,6 +92,7 @@ class AlmLms(LmsAdapter):
         earners: Collection[str] | None = None,
         budget: CallBudget | None = None,
     ) -> AlmLms:
+        """``earners`` narrows nothing here: it scopes write-back reads, and ALM has none."""
         hook = AlmHook(conn_id or cls.default_conn_id)
         hook.budget = budget
         return cls(hook, learners)
