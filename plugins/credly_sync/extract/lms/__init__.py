@@ -20,7 +20,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Self
 
 import pandas as pd
 
@@ -84,8 +84,11 @@ class LmsAdapter(ABC):
     default_conn_id: ClassVar[str]
     stream_prefix: ClassVar[str]  # of the watermark streams
 
+    def __init__(self, hook: ApiHttpHook, learners: Collection[str] | None = None) -> None:
+        self.hook = hook
+        self.scope = None if learners is None else sorted({str(u) for u in learners})
+
     @classmethod
-    @abstractmethod
     def connect(
         cls,
         conn_id: str | None = None,
@@ -93,8 +96,21 @@ class LmsAdapter(ABC):
         learners: Collection[str] | None = None,
         earners: Collection[str] | None = None,
         budget: CallBudget | None = None,
-    ) -> LmsAdapter:
-        """The adapter on connection ``conn_id`` (None: ``default_conn_id``)."""
+    ) -> Self:
+        """The adapter on connection ``conn_id`` (None: ``default_conn_id``), its calls paced by
+        ``budget``."""
+        hook = cls.scoped_hook(conn_id or cls.default_conn_id, learners, earners)
+        hook.budget = budget
+        return cls(hook, learners)
+
+    @classmethod
+    def scoped_hook(
+        cls, conn_id: str, learners: Collection[str] | None, earners: Collection[str] | None
+    ) -> ApiHttpHook:
+        """The hook the reads go through; an adapter whose hook narrows the reads to
+        ``learners`` / ``earners`` returns such a hook (the default narrows nothing: the
+        adapter reads by ``self.scope``)."""
+        return cls.hook_class(conn_id)
 
     @abstractmethod
     def achievements(self, query: AchievementQuery) -> Achievements:

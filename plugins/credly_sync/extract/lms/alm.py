@@ -24,7 +24,7 @@ there (yet) is one too, at ``dateCompleted``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +40,6 @@ from credly_sync.extract.lms import (
 from credly_sync.extract.progress import logged
 from credly_sync.hooks import alm_unconfirmed as shapes
 from credly_sync.hooks.alm import AlmHook, attribute, moment, related_id
-from credly_sync.hooks.base import CallBudget
 from credly_sync.planning.frames import frame
 from credly_sync.runs import SyncWindow
 from credly_sync.warehouse.alm_badges import read_alm_badge_mappings
@@ -79,23 +78,7 @@ class AlmLms(LmsAdapter):
     default_conn_id = AlmHook.default_conn_name
     stream_prefix = "alm"
 
-    def __init__(self, hook: AlmHook, learners: Collection[str] | None = None) -> None:
-        self.hook = hook
-        self.scope = None if learners is None else sorted({str(u) for u in learners})
-
-    @classmethod
-    def connect(
-        cls,
-        conn_id: str | None = None,
-        *,
-        learners: Collection[str] | None = None,
-        earners: Collection[str] | None = None,
-        budget: CallBudget | None = None,
-    ) -> AlmLms:
-        """``earners`` narrows nothing here: it scopes write-back reads, and ALM has none."""
-        hook = AlmHook(conn_id or cls.default_conn_id)
-        hook.budget = budget
-        return cls(hook, learners)
+    hook: AlmHook
 
     def achievements(self, query: AchievementQuery) -> Achievements:
         problems: list[str] = []

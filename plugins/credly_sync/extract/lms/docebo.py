@@ -31,7 +31,7 @@ from credly_sync.extract.lms import (
 from credly_sync.extract.progress import chunked, logged
 from credly_sync.extract.scoped import EarnerScopedDoceboHook, LearnerScopedDoceboHook
 from credly_sync.hooks import docebo_unconfirmed as shapes
-from credly_sync.hooks.base import CallBudget, NotFoundError
+from credly_sync.hooks.base import NotFoundError
 from credly_sync.hooks.docebo import DoceboHook
 from credly_sync.planning.credly_to_lms import AWARD_COLUMNS, EXTERNAL_TRAINING_COLUMNS, LMS_USER_COLUMNS
 from credly_sync.planning.frames import ZERO_DATE, frame
@@ -328,28 +328,18 @@ class DoceboLms(LmsAdapter, LmsWriteBack):
     hook_class = DoceboHook
     default_conn_id = DoceboHook.default_conn_name
     stream_prefix = "docebo"
-
-    def __init__(self, hook: DoceboHook) -> None:
-        self.hook = hook
+    hook: DoceboHook
 
     @classmethod
-    def connect(
-        cls,
-        conn_id: str | None = None,
-        *,
-        learners: Collection[str] | None = None,
-        earners: Collection[str] | None = None,
-        budget: CallBudget | None = None,
-    ) -> DoceboLms:
-        conn_id = conn_id or cls.default_conn_id
+    def scoped_hook(
+        cls, conn_id: str, learners: Collection[str] | None, earners: Collection[str] | None
+    ) -> DoceboHook:
+        """Docebo narrows its list reads in the hook (:mod:`credly_sync.extract.scoped`)."""
         if learners is not None:
-            hook: DoceboHook = LearnerScopedDoceboHook(conn_id, [int(u) for u in learners])
-        elif earners is not None:
-            hook = EarnerScopedDoceboHook(conn_id, earners)
-        else:
-            hook = DoceboHook(conn_id)
-        hook.budget = budget
-        return cls(hook)
+            return LearnerScopedDoceboHook(conn_id, [int(u) for u in learners])
+        if earners is not None:
+            return EarnerScopedDoceboHook(conn_id, earners)
+        return DoceboHook(conn_id)
 
     def achievements(self, query: AchievementQuery) -> Achievements:
         window, settings = query.window, query.settings
