@@ -24,7 +24,6 @@ import math
 import os
 import resource
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -42,6 +41,8 @@ OUT = ROOT / "benchmarks" / "out"
 for path in (ROOT, ROOT / "plugins"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
+
+from include.processes import free_port, port_open  # noqa: E402 -- after the path set-up above
 
 BATCH_SYNC_START_DATE = "2025-01-01"
 COMPLETION_DAYS = 300  # completions fall in [BATCH_SYNC_START_DATE, + 300 days)
@@ -80,7 +81,7 @@ class Simulator:
 
     def __init__(self, name: str, args: list[str], log_path: Path) -> None:
         self.name = name
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_file = log_path.open("wb")
         command = [sys.executable, str(Path(__file__).resolve()), "_serve", name, "--port", str(self.port)]
@@ -88,7 +89,7 @@ class Simulator:
             [*command, *args], cwd=ROOT, stdout=self.log_file, stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + 60
-        while not _port_open(self.port):
+        while not port_open(self.port):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"the {name} simulator did not start; see {log_path}")
             time.sleep(0.1)
@@ -122,17 +123,6 @@ class Simulator:
         except subprocess.TimeoutExpired:
             self.process.kill()
         self.log_file.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 # --- memory -------------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import email
 import email.policy
-import socket
 import threading
 import time
 from email.message import EmailMessage
@@ -18,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+
+from include.processes import free_port
 
 
 class MailSink:
@@ -46,16 +47,10 @@ def start_sink(
 ) -> tuple[Controller, MailSink]:
     """Start a sink; ``controller.port`` tells where (stop with ``controller.stop()``)."""
     sink = MailSink(maildir)
+    # aiosmtpd cannot bind port 0 itself: pick a free one
     controller = Controller(sink, hostname=host, port=port or free_port())
     controller.start()
     return controller, sink
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on now (aiosmtpd cannot bind port 0 itself)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def main() -> None:

@@ -11,9 +11,10 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from include.processes import free_port
 from scripts.demo import ROOT, as_admin_process, world
 from scripts.demo.console import Console
-from scripts.demo.processes import Processes, free_port, interrupt_on_signals, require_free
+from scripts.demo.processes import Processes, interrupt_on_signals, require_free
 from scripts.demo.runs import RunRecord, dag_test
 from scripts.demo.summary import (
     describe_run,

@@ -3,32 +3,19 @@ with its own log file, stopped by that group's id and only that."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from include.processes import port_open, stop_groups
 from scripts.demo.console import child_env
 
 
 class StartError(RuntimeError):
     """A process did not start (the message says which and where its log is)."""
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def require_free(ports: dict[str, int]) -> None:
@@ -83,29 +70,9 @@ class Processes:
     def stop(self, name: str | None = None) -> None:
         """Stop one process (by name) or all of them: SIGTERM to the group, SIGKILL after 20 s."""
         chosen = [b for b in reversed(self.started) if name is None or b.name == name]
+        stop_groups(b.process for b in chosen)
         for background in chosen:
-            if background.alive():
-                signal_group(background.process, signal.SIGTERM)
-        for background in chosen:
-            stop_group(background.process)
             self.started.remove(background)
-
-
-def signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, sig)
-
-
-def stop_group(process: subprocess.Popen[bytes], timeout: float = 20) -> None:
-    """End a process started in a session of its own, and what it started: SIGTERM, then
-    SIGKILL after ``timeout`` seconds."""
-    signal_group(process, signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        signal_group(process, signal.SIGKILL)
-        process.wait(timeout=10)
-    signal_group(process, signal.SIGKILL)  # children the leader left behind
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)

@@ -9,8 +9,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from include.processes import stop_group
 from scripts.demo.console import Console
-from scripts.demo.processes import stop_group
 from scripts.demo.world import AIRFLOW
 
 SUMMARY_KEYS = ("return_value", "summary")  # operators push their figures under these

@@ -25,16 +25,10 @@ from typing import Any
 
 import requests
 
+from include.processes import free_port
 from scripts.demo import as_admin_process, world
 from scripts.demo.console import Console
-from scripts.demo.processes import (
-    Processes,
-    StartError,
-    free_port,
-    interrupt_on_signals,
-    require_free,
-    wait_until,
-)
+from scripts.demo.processes import Processes, StartError, interrupt_on_signals, require_free, wait_until
 from scripts.demo.webhook import COURSE, api_server_env, learner_without_badge, wait_healthy
 from scripts.demo.world import HOME, shown
 

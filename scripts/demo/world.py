@@ -21,10 +21,11 @@ from typing import Any
 
 import requests
 
+from include.processes import port_open
 from include.simulators.demo_world import COURSE_BADGES, CREDLY_WORLD, DOCEBO_WORLD
 from scripts.demo import ROOT
 from scripts.demo.console import Console
-from scripts.demo.processes import Processes, StartError, port_open, wait_until
+from scripts.demo.processes import Processes, StartError, wait_until
 
 HOME = Path(os.environ["AIRFLOW_HOME"])
 BIN = Path(sys.executable).parent

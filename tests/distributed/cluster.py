@@ -15,8 +15,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +26,7 @@ from typing import Any
 import requests
 
 from credly_sync.operators.apply import POOLS
+from include.processes import free_port, port_open, stop_groups
 from include.simulators.demo_world import CREDLY_WORLD, DOCEBO_WORLD
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,17 +42,6 @@ AIRFLOW_COMPONENTS = {
     "triggerer": ["triggerer"],
     "celery-worker": ["celery", "worker", "--concurrency", "2"],
 }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float, every: float = 1.0) -> Any:
@@ -204,15 +192,7 @@ class Cluster:
 
     def stop(self) -> None:
         """Stop what was started (SIGTERM, then SIGKILL), drop the two databases."""
-        for process in reversed(list(self.processes.values())):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+        stop_groups(reversed(list(self.processes.values())))
         self.processes.clear()
         for database in (self.metadata_db, self.warehouse_db):
             with contextlib.suppress(subprocess.CalledProcessError):

@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,6 +26,7 @@ import requests
 from sqlalchemy import Engine, create_engine, text
 
 from credly_sync.operators.apply import POOLS
+from include.processes import free_port, stop_groups
 from include.simulators.common.people import learner
 from tests.dags.test_credly_sync_events import COURSE, PLAN, SECRETS, World
 from tests.fixtures.credly import CredlySim
@@ -40,12 +39,6 @@ DAG_ID = "credly_sync_events"
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 READY_TIMEOUT = 120.0
 APPLY_TIMEOUT = 150.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Airflow:
@@ -109,15 +102,7 @@ class Airflow:
         pytest.fail(f"Airflow not ready in {READY_TIMEOUT:.0f} s:\n{self.log('dag-processor')[-2000:]}")
 
     def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+        stop_groups(self.processes.values())
 
 
 def _airflow() -> str:
