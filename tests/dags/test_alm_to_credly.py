@@ -43,6 +43,7 @@ class AlmWorld:
         write_setting(warehouse, "BATCH_SYNC_START_DATE", "2026-01-01")
         self.templates = {name: credly.create_template(name) for name in ("Cloud", "Data Path", "Security")}
         self.archived = credly.create_template("Old Course")
+        self.names = {t.id: name for name, t in {**self.templates, "Old Course": self.archived}.items()}
         assert run_dag(dagbag, "credly_templates").state == DagRunState.SUCCESS
         self.alm_badges = self._migrate_badges()
         credly.state.update_template(self.archived.id, {"state": "archived"})
@@ -64,8 +65,7 @@ class AlmWorld:
         assert errors == []
         import_alm_badges(self.warehouse, rows)
         by_template = migrated.json()["badges"]  # csv id (the template id) -> ALM badge id
-        names = {t.id: name for name, t in {**self.templates, "Old Course": self.archived}.items()}
-        return {names[template]: badge for template, badge in by_template.items()}
+        return {self.names[template]: badge for template, badge in by_template.items()}
 
     def _object(self, lo_type: str, name: str, badge: str) -> str:
         return self.alm.state.add_learning_object(
@@ -80,10 +80,9 @@ class AlmWorld:
 
     def badges(self) -> dict[tuple[str, str], list[Any]]:
         """(e-mail, template name) -> its badges in Credly."""
-        names = {t.id: name for name, t in {**self.templates, "Old Course": self.archived}.items()}
         found: dict[tuple[str, str], list[Any]] = {}
         for badge in self.credly.state.badges.values():
-            found.setdefault((badge.recipient_email, names[badge.badge_template_id]), []).append(badge)
+            found.setdefault((badge.recipient_email, self.names[badge.badge_template_id]), []).append(badge)
         return found
 
     def credly_writes(self) -> dict[str, int]:

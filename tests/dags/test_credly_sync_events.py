@@ -22,7 +22,6 @@ from tests.fixtures.intake import WEBHOOK_SECRETS
 
 DAG_ID = "credly_sync_events"
 COURSE, PLAN = 101, 501
-SECRETS = WEBHOOK_SECRETS
 
 
 class World:
@@ -64,14 +63,14 @@ class World:
                 connection.execute(credly_integration_mappings.insert().values(**row))
         # the set-up above fired no webhook: deliveries start now, at least once and grouped
         docebo.simulator.webhooks.configure(
-            url=f"{intake}/webhooks/docebo/{SECRETS['docebo']}",
+            url=f"{intake}/webhooks/docebo/{WEBHOOK_SECRETS['docebo']}",
             grouped=True,
             retry_base=0.05,
             duplicate_rate=1.0,  # every message arrives twice
             max_attempts=2,
         )
         credly.simulator.webhooks.configure(
-            url=f"{intake}/webhooks/credly/{SECRETS['credly']}", retry_base=0.05, duplicate_rate=0.5
+            url=f"{intake}/webhooks/credly/{WEBHOOK_SECRETS['credly']}", retry_base=0.05, duplicate_rate=0.5
         )
 
     def deliver(self) -> None:
@@ -145,7 +144,9 @@ def test_webhooks_become_badges_and_external_training_and_forgeries_change_nothi
         "occurred_at": "2026-03-03T10:00:00Z",
     }
     for source, body in (("docebo", forged_completion), ("credly", forged_event)):
-        response = requests.post(f"{world.intake}/webhooks/{source}/{SECRETS[source]}", json=body, timeout=10)
+        response = requests.post(
+            f"{world.intake}/webhooks/{source}/{WEBHOOK_SECRETS[source]}", json=body, timeout=10
+        )
         assert response.status_code == 200
     world.deliver()
     received = world.inbox()

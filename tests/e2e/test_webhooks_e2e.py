@@ -28,9 +28,10 @@ from sqlalchemy import Engine, create_engine, text
 from credly_sync.operators.apply import POOLS
 from include.processes import free_port, stop_groups
 from include.simulators.common.people import learner
-from tests.dags.test_credly_sync_events import COURSE, PLAN, SECRETS, World
+from tests.dags.test_credly_sync_events import COURSE, PLAN, World
 from tests.fixtures.credly import CredlySim
 from tests.fixtures.docebo import DoceboSim
+from tests.fixtures.intake import WEBHOOK_SECRETS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -140,7 +141,7 @@ def airflow(
     """Airflow 3 on LocalExecutor with only the event DAG, talking to the test's simulators and
     warehouse through the same connections (environment variables)."""
     monkeypatch.setenv(
-        "AIRFLOW_CONN_CREDLY_SYNC_WEBHOOKS", json.dumps({"conn_type": "generic", "extra": SECRETS})
+        "AIRFLOW_CONN_CREDLY_SYNC_WEBHOOKS", json.dumps({"conn_type": "generic", "extra": WEBHOOK_SECRETS})
     )
     home = tmp_path / "airflow"
     dags = home / "dags"
@@ -224,5 +225,5 @@ def test_webhooks_are_applied_in_both_directions_by_real_airflow(
     assert all(states == ["pending"] for states in world.held(world.course_template.id).values())
     trainings = [t.user_id for t in world.docebo.world.external_training.values()]
     assert len(trainings) == len(set(trainings)) == 6, "one record per badge, no duplicate"
-    for secret in SECRETS.values():
+    for secret in WEBHOOK_SECRETS.values():
         assert secret not in airflow.log("api-server"), "a webhook secret reached the api-server log"
