@@ -49,6 +49,7 @@ COMPLETION_DAYS = 300  # completions fall in [BATCH_SYNC_START_DATE, + 300 days)
 SEED = 7
 PG_SERVER = {"host": "127.0.0.1", "port": 5432, "login": "postgres"}
 PG_DATABASE = "credly_sync_bench"
+BENCHMARK_CALLS_PER_HOUR = 10_000_000
 COURSE_SHARE, AWARD_SHARE = 0.85, 0.10  # learning plan completions follow from the course ones
 DOCEBO_PAGE = 200  # DoceboHook's default page_size
 CREDLY_PAGE = 100  # what the plan operator's CredlyHook(per_page=100) asks for (``per`` is unconfirmed)
@@ -349,6 +350,9 @@ class World:
             for row in csv.DictReader(stream):
                 write_setting(engine, row["key"], row["value"] or "")
         write_setting(engine, "BATCH_SYNC_START_DATE", BATCH_SYNC_START_DATE)
+        # the simulator has no hourly limit: a budget of Docebo's 1000 calls would reschedule the
+        # plan (rightly, against a real Docebo) and leave nothing to time
+        write_setting(engine, "LMS_API_CALLS_PER_HOUR", str(BENCHMARK_CALLS_PER_HOUR))
         context = {"run_id": "benchmark_setup", "params": {}}
         SyncBadgeTemplatesOperator(task_id="sync_templates").execute(context)
         PlanCourseDropdownOperator(task_id="plan_dropdown").execute(context)
